@@ -1,0 +1,36 @@
+# cippusers — every target creates .venv with python3 (3.11 or newer) and installs what it needs first,
+# so each one works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+ARGS ?=
+TEST_ARGS ?=
+
+.PHONY: run test bench lint venv clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if v >= (3, 11) else "cippusers needs Python 3.11 or newer; python3 here is %d.%d. Install a newer Python or run make PYTHON=python3.12 ..." % v[:2])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	PORT=$(PORT) $(PY) manage.py rundemo --port $(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest $(TEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var staticfiles

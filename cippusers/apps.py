@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CippusersConfig(AppConfig):
+    name = "cippusers"
+    verbose_name = "cippusers core"

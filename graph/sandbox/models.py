@@ -1,0 +1,215 @@
+"""State of the sandbox world: tenants, their directory, licences, groups, roles, mailboxes and the
+identity platform's grants. Web, workers and restarts share it through the database.
+
+Graph properties that no query needs an index for live in ``properties`` (the Graph JSON shape, camelCase);
+the columns beside it are the ones the sandbox filters, orders or pages on at 100,000 users. Helpers in
+``graph.sandbox.directory`` keep both in step; nothing else should write these rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class SandboxTenant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    display_name = models.CharField(max_length=256)
+    is_partner = models.BooleanField(default=False)
+    country_letter_code = models.CharField(max_length=2, default="GB")
+    created_datetime = models.DateTimeField(default=timezone.now)
+    # Monotonic change counter; every directory write stamps the changed row with the next value, and a
+    # delta token remembers the value it was issued at.
+    change_counter = models.BigIntegerField(default=0)
+    # Delta tokens issued before this instant answer 410 (the "delta token expiry" switch).
+    delta_tokens_valid_after = models.DateTimeField(null=True, blank=True)
+    # --- switches (tests, benchmarks and the sandbox admin page set these) ---
+    latency_ms = models.PositiveIntegerField(default=0, help_text="added to every Graph/Exchange request")
+    throttle_limit = models.PositiveIntegerField(
+        default=0, help_text="requests allowed per throttle window before 429 (0 = no budget)"
+    )
+    throttle_window_seconds = models.PositiveIntegerField(default=10)
+    throttle_probability = models.FloatField(default=0.0, help_text="share of requests answered 429 at random")
+    fault_probability = models.FloatField(default=0.0, help_text="share of requests answered 5xx at random")
+    # Feature data (TAP policy, password rules, ...) that later operations read; JSON keeps it flexible.
+    settings = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class SandboxDomain(models.Model):
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=255, unique=True)  # lower-case
+    is_default = models.BooleanField(default=False)
+    is_initial = models.BooleanField(default=False)
+    is_verified = models.BooleanField(default=True)
+    authentication_type = models.CharField(max_length=16, default="Managed")  # or Federated
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+
+
+class SandboxGdapRelationship(models.Model):
+    """A partner tenant's granular delegated admin relationship with a customer tenant."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    partner = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="gdap_customers")
+    customer = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="gdap_partners")
+    display_name = models.CharField(max_length=100)
+    status = models.CharField(max_length=32, default="active")
+    created_datetime = models.DateTimeField(default=timezone.now)
+    end_datetime = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "customer"], name="unique_gdap_pair")]
+
+
+class SandboxUser(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="users")
+    upn_lower = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=256, db_index=True)
+    mail_lower = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    account_enabled = models.BooleanField(default=True)
+    user_type = models.CharField(max_length=16, default="Member")
+    created_datetime = models.DateTimeField(default=timezone.now)
+    deleted_datetime = models.DateTimeField(null=True, blank=True)  # soft-deleted, restorable 30 days
+    version = models.BigIntegerField(default=0, db_index=True)
+    # The Graph representation (camelCase), including the fields mirrored in the columns above.
+    properties = models.JSONField(default=dict)
+    # Salted hash only; the sandbox never keeps a password in clear.
+    password_hash = models.CharField(max_length=256, blank=True, default="")
+    # Refresh tokens and sessions issued before this instant are invalid (revokeSignInSessions, reset).
+    sessions_valid_after = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "upn_lower"], name="unique_sandbox_upn")]
+        indexes = [
+            models.Index(fields=["tenant", "deleted_datetime", "id"]),
+            models.Index(fields=["tenant", "version"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.upn_lower
+
+
+class SandboxSku(models.Model):
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="skus")
+    sku_id = models.UUIDField()
+    sku_part_number = models.CharField(max_length=128)
+    capability_status = models.CharField(max_length=16, default="Enabled")
+    applies_to = models.CharField(max_length=16, default="User")
+    prepaid_enabled = models.PositiveIntegerField(default=0)
+    prepaid_suspended = models.PositiveIntegerField(default=0)
+    prepaid_warning = models.PositiveIntegerField(default=0)
+    prepaid_locked_out = models.PositiveIntegerField(default=0)
+    # [{"servicePlanId", "servicePlanName", "provisioningStatus", "appliesTo"}]
+    service_plans = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "sku_id"], name="unique_sandbox_sku")]
+
+
+class SandboxLicenseAssignment(models.Model):
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="licenses")
+    sku = models.ForeignKey(SandboxSku, on_delete=models.CASCADE, related_name="assignments")
+    disabled_plans = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "sku"], name="unique_sandbox_license")]
+
+
+class SandboxGroup(models.Model):
+    """All four kinds: Microsoft 365 (groupTypes Unified), security, mail-enabled security and
+    distribution (mailEnabled, not security, not Unified); dynamic ones carry a membershipRule."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="groups")
+    display_name = models.CharField(max_length=256, db_index=True)
+    mail_lower = models.CharField(max_length=255, blank=True, default="")
+    mail_enabled = models.BooleanField(default=False)
+    security_enabled = models.BooleanField(default=True)
+    group_types = models.JSONField(default=list)
+    membership_rule = models.TextField(blank=True, default="")
+    on_premises_sync_enabled = models.BooleanField(null=True, blank=True)
+    created_datetime = models.DateTimeField(default=timezone.now)
+    properties = models.JSONField(default=dict)
+
+
+class SandboxGroupMember(models.Model):
+    group = models.ForeignKey(SandboxGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="group_memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="unique_sandbox_member")]
+
+
+class SandboxDirectoryRole(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="roles")
+    role_template_id = models.UUIDField()
+    display_name = models.CharField(max_length=256)
+    description = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "role_template_id"], name="unique_sandbox_role")
+        ]
+
+
+class SandboxRoleMember(models.Model):
+    role = models.ForeignKey(SandboxDirectoryRole, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="role_memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["role", "user"], name="unique_sandbox_role_member")]
+
+
+class SandboxMailbox(models.Model):
+    """Exchange Online's view of a recipient; cmdlet output is built from these columns (PascalCase)."""
+
+    user = models.OneToOneField(SandboxUser, on_delete=models.CASCADE, related_name="mailbox")
+    recipient_type_details = models.CharField(max_length=32, default="UserMailbox")
+    exchange_guid = models.UUIDField(default=uuid.uuid4)
+    archive_guid = models.UUIDField(null=True, blank=True)
+    forwarding_smtp_address = models.CharField(max_length=320, blank=True, default="")
+    forwarding_address = models.CharField(max_length=320, blank=True, default="")
+    deliver_to_mailbox_and_forward = models.BooleanField(default=False)
+    hidden_from_address_lists = models.BooleanField(default=False)
+    total_item_size_bytes = models.BigIntegerField(default=0)
+    # {"AutoReplyState", "InternalMessage", "ExternalMessage", "ExternalAudience", "StartTime", "EndTime"}
+    auto_reply = models.JSONField(default=dict)
+    properties = models.JSONField(default=dict)
+
+
+class SandboxAuthCode(models.Model):
+    """An authorization code from /authorize, redeemable once at /token (with its PKCE verifier)."""
+
+    code_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=64)
+    redirect_uri = models.TextField()
+    scope = models.TextField()
+    code_challenge = models.CharField(max_length=128, blank=True, default="")
+    code_challenge_method = models.CharField(max_length=8, blank=True, default="")
+    nonce = models.CharField(max_length=128, blank=True, default="")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SandboxRefreshToken(models.Model):
+    """Refresh tokens are opaque random strings; only their SHA-256 is stored."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=64)
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
+    scope = models.TextField(blank=True, default="")
+    issued_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
