@@ -10,6 +10,8 @@ import logging
 import re
 
 _PATTERNS = [
+    # bearer tokens first, so "Authorization: Bearer <jwt>" loses the token, not only the word "Bearer"
+    re.compile(r"(?i)(bearer\s+)()([A-Za-z0-9\-_.~+/]+=*)"),
     # key=value / "key": "value" pairs whose key names a secret
     re.compile(
         r"""(?ix)
@@ -17,8 +19,6 @@ _PATTERNS = [
                  temporaryAccessPass|assertion|secret|authorization)["']?\s*[:=]\s*)
         (["']?)([^"'&\s,}]+)"""
     ),
-    # bearer tokens
-    re.compile(r"(?i)(bearer\s+)()([A-Za-z0-9\-_.~+/]+=*)"),
 ]
 
 

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test layer: a seeded sandbox world, the demo partner connection wired to it
+through the in-process adapter (http://sandbox.test), and logged-in technicians."""
+
+from __future__ import annotations
+
+import pytest
+
+SANDBOX_TEST_BASE = "http://sandbox.test/sandbox"
+
+
+@pytest.fixture
+def sandbox_world(db):
+    from graph.sandbox.seed import seed_demo
+
+    return seed_demo()
+
+
+@pytest.fixture
+def sandbox_connection(sandbox_world):
+    from tenants.demo import wire_sandbox_connection
+
+    return wire_sandbox_connection(SANDBOX_TEST_BASE)
+
+
+@pytest.fixture
+def technician(db, django_user_model):
+    return django_user_model.objects.create_user(username="tech", password="correct-horse-battery", is_staff=True)
+
+
+@pytest.fixture
+def tech_client(client, technician):
+    client.force_login(technician)
+    return client
