@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "graph",
     "graph.sandbox",
     "tenants",
+    "users",
 ]
 
 MIDDLEWARE = [

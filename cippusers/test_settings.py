@@ -12,9 +12,10 @@ from .settings import *  # noqa: E402,F403
 
 SANDBOX_ENABLED = True
 SANDBOX_BASE_URL = "http://sandbox.test/sandbox"
+# Every Graph exchange in the suite is also validated against Microsoft's contract (tests/contract_transport).
 GRAPH_TRANSPORT_ADAPTERS = {
-    "http://sandbox.test/": "graph.sandbox.adapter.InProcessSandboxAdapter",
-    "https://sandbox.test/": "graph.sandbox.adapter.InProcessSandboxAdapter",
+    "http://sandbox.test/": "tests.contract_transport.ContractCheckingSandboxAdapter",
+    "https://sandbox.test/": "tests.contract_transport.ContractCheckingSandboxAdapter",
 }
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -123,3 +123,43 @@ class FavouriteTenant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="unique_favourite_tenant")]
+
+
+class TenantGroup(models.Model):
+    """A named set of tenants, usable as a technician's scope and as a table scope."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.CharField(max_length=256, blank=True, default="")
+    tenants = models.ManyToManyField(Tenant, related_name="groups", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TechnicianProfile(models.Model):
+    """A technician's role and tenant scope. ``tenants.access`` is the one place that reads it."""
+
+    class Role(models.TextChoices):
+        READER = "reader", "Reader"
+        HELPDESK = "helpdesk", "Helpdesk"
+        EDITOR = "editor", "Editor"
+        ADMIN = "admin", "Admin"
+
+    class Scope(models.TextChoices):
+        ALL = "all", "All tenants"
+        ONLY = "only", "Only these tenants"
+        EXCEPT = "except", "All tenants except these"
+        GROUPS = "groups", "Tenants in these groups"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="technician")
+    role = models.CharField(max_length=16, choices=Role, default=Role.READER)
+    scope = models.CharField(max_length=16, choices=Scope, default=Scope.ONLY)
+    tenants = models.ManyToManyField(Tenant, related_name="+", blank=True)
+    tenant_groups = models.ManyToManyField(TenantGroup, related_name="+", blank=True)
+    entra_object_id = models.UUIDField(null=True, blank=True, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"

@@ -31,3 +31,14 @@ def technician(db, django_user_model):
 def tech_client(client, technician):
     client.force_login(technician)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _graph_contract_guard():
+    """Fail any test during which our client sent, or the sandbox answered, something off-contract."""
+    from tests.contract_transport import take_violations
+
+    take_violations()
+    yield
+    violations = take_violations()
+    assert not violations, "Graph contract violations:\n" + "\n".join(violations)

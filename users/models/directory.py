@@ -1,0 +1,119 @@
+"""The local directory cache: one row per user per tenant, kept fresh by Graph delta queries.
+
+The users table, its search, sort, filters and exports read only these rows, never Graph. Columns are
+denormalised for the table (licence names flattened, UPN domain split out, proxy addresses joined for
+search) so that every page is one indexed query at 100,000 users or across all tenants.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from tenants.models import Tenant
+
+
+class TenantSku(models.Model):
+    """A tenant's subscribed SKU (from /subscribedSkus) with its product name resolved once."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="skus")
+    sku_id = models.UUIDField()
+    part_number = models.CharField(max_length=128)
+    product_name = models.CharField(max_length=256)
+    prepaid_units = models.PositiveIntegerField(default=0)
+    consumed_units = models.PositiveIntegerField(default=0)
+    capability_status = models.CharField(max_length=16, default="Enabled")
+    service_plans = models.JSONField(default=list)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product_name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "sku_id"], name="unique_tenant_sku")]
+
+    def __str__(self) -> str:
+        return self.product_name
+
+    @property
+    def available_units(self) -> int:
+        return max(0, self.prepaid_units - self.consumed_units)
+
+
+class DirectoryUser(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="directory_users")
+    user_id = models.UUIDField()  # Graph object id
+    user_principal_name = models.CharField(max_length=255)
+    upn_domain = models.CharField(max_length=255, default="")
+    display_name = models.CharField(max_length=256, default="")
+    given_name = models.CharField(max_length=64, blank=True, default="")
+    surname = models.CharField(max_length=64, blank=True, default="")
+    mail = models.CharField(max_length=320, blank=True, default="")
+    job_title = models.CharField(max_length=128, blank=True, default="")
+    department = models.CharField(max_length=64, blank=True, default="")
+    office_location = models.CharField(max_length=128, blank=True, default="")
+    city = models.CharField(max_length=128, blank=True, default="")
+    country = models.CharField(max_length=128, blank=True, default="")
+    usage_location = models.CharField(max_length=2, blank=True, default="")
+    user_type = models.CharField(max_length=16, default="Member")
+    company_name = models.CharField(max_length=64, blank=True, default="")
+    mobile_phone = models.CharField(max_length=64, blank=True, default="")
+    business_phones = models.JSONField(default=list)
+    proxy_addresses = models.JSONField(default=list)
+    # Lower-case proxy addresses joined by spaces, so search can match any alias with one LIKE.
+    proxy_search = models.TextField(blank=True, default="")
+    account_enabled = models.BooleanField(default=True)
+    on_premises_sync_enabled = models.BooleanField(default=False)
+    on_premises_immutable_id = models.CharField(max_length=128, blank=True, default="")
+    on_premises_last_sync = models.DateTimeField(null=True, blank=True)
+    created_datetime = models.DateTimeField(null=True, blank=True)
+    last_sign_in = models.DateTimeField(null=True, blank=True)
+    license_sku_ids = models.JSONField(default=list)
+    # Product names joined with "; " in a stable order: what the table shows, sorts on and exports.
+    license_names = models.TextField(blank=True, default="")
+    is_licensed = models.BooleanField(default=False)
+    per_user_mfa_state = models.CharField(max_length=16, blank=True, default="")
+    # The Graph user record as last received ($select of the sync), for the details panel.
+    graph = models.JSONField(default=dict)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="unique_directory_user")]
+        indexes = [
+            models.Index(fields=["tenant", "display_name"]),
+            models.Index(fields=["tenant", "user_principal_name"]),
+            models.Index(fields=["tenant", "mail"]),
+            models.Index(fields=["tenant", "upn_domain"]),
+            models.Index(fields=["tenant", "account_enabled"]),
+            models.Index(fields=["tenant", "created_datetime"]),
+            models.Index(fields=["tenant", "last_sign_in"]),
+            models.Index(fields=["display_name", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_principal_name
+
+
+class DirectoryUserLicense(models.Model):
+    """(user, SKU) pairs so "users holding SKU X" is an indexed lookup on any database."""
+
+    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="licenses")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    sku_id = models.UUIDField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "sku_id"], name="unique_directory_user_license")]
+        indexes = [models.Index(fields=["tenant", "sku_id"])]
+
+
+class DirectorySyncState(models.Model):
+    """Where a tenant's directory sync stands: the deltaLink to continue from, and who holds the lock."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sync_state")
+    delta_link = models.TextField(blank=True, default="")
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_delta_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sign_in_sync_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.CharField(max_length=64, blank=True, default="")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    user_count = models.PositiveIntegerField(default=0)
+    last_duration_ms = models.PositiveIntegerField(default=0)
+    last_request_count = models.PositiveIntegerField(default=0)
