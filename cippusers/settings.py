@@ -165,6 +165,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minim
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=20)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE: dict = {}
+# How often each tenant's directory cache is refreshed; the users table calls a tenant stale after twice this.
+USERS_SYNC_INTERVAL_MINUTES = env_int("USERS_SYNC_INTERVAL_MINUTES", 15, minimum=1)
 
 # --- Secrets at rest --------------------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate, then run
@@ -207,6 +209,23 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 X_FRAME_OPTIONS = "DENY"
+
+# Source IP in the audit log: REMOTE_ADDR, or the left-most X-Forwarded-For address when this is on (only
+# behind a reverse proxy that sets that header itself; otherwise a client could write any address).
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# --- Technician sign-in with Microsoft Entra ID (tenants/oidc.py) ------------------------------------------
+# Authorization code flow with PKCE against the MSP's own Entra tenant. Only technicians an Admin has
+# registered may sign in (matched by Entra object id, else by username/email); nobody is created on the fly.
+TECH_SSO_ENABLED = env_bool("TECH_SSO_ENABLED", False)
+TECH_SSO_TENANT_ID = env_str("TECH_SSO_TENANT_ID", "") or ""
+TECH_SSO_CLIENT_ID = env_str("TECH_SSO_CLIENT_ID", "") or ""
+TECH_SSO_CLIENT_SECRET = env_str("TECH_SSO_CLIENT_SECRET", "") or ""  # or TECH_SSO_CLIENT_SECRET_FILE
+TECH_SSO_AUTHORITY_URL = env_str("TECH_SSO_AUTHORITY_URL", "https://login.microsoftonline.com") or ""
+if TECH_SSO_ENABLED and not (TECH_SSO_TENANT_ID and TECH_SSO_CLIENT_ID):
+    raise ImproperlyConfigured("TECH_SSO_ENABLED needs TECH_SSO_TENANT_ID and TECH_SSO_CLIENT_ID")
+# The login page's "Sign in with Microsoft" button reads this flag.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("tenants.oidc.sso_context")
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

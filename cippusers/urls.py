@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from tenants import oidc
+from tenants.roles_views import technician_urlpatterns
+
 from .health import healthz
 
 urlpatterns = [
@@ -15,6 +18,10 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenants/", include("tenants.urls")),
+    path("login/entra/", oidc.entra_login, name="oidc-login"),
+    path("login/entra/callback/", oidc.entra_callback, name="oidc-callback"),
+    path("technicians/", include((technician_urlpatterns, "technicians"))),
+    path("audit/", include("users.audit_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

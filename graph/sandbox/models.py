@@ -213,3 +213,13 @@ class SandboxRefreshToken(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class SandboxTombstone(models.Model):
+    """A directory object removed for good (hard delete); users/delta reports it as ``@removed: deleted``."""
+
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="tombstones")
+    object_id = models.UUIDField()
+    object_type = models.CharField(max_length=32, default="user")
+    version = models.BigIntegerField(db_index=True)
+    deleted_datetime = models.DateTimeField(default=timezone.now)

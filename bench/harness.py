@@ -1,0 +1,120 @@
+"""Shared machinery for benchmarks: result lines, a benchmark registry, a database to run against and a
+real HTTP server (gunicorn on loopback) serving the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_FILE = ROOT / "bench-results.jsonl"
+REGISTRY: dict[str, Callable[[BenchContext], None]] = {}
+
+
+@dataclass
+class BenchContext:
+    size: str  # "full" (the issue's sizes) or "small" (a quick run)
+
+    @property
+    def full(self) -> bool:
+        return self.size == "full"
+
+
+def benchmark(name: str):
+    def register(func):
+        REGISTRY[name] = func
+        return func
+
+    return register
+
+
+def emit(bench: str, metric: str, value, unit: str, **extra) -> None:
+    """Print one figure as a JSON line and append it to bench-results.jsonl."""
+    line = {"bench": bench, "metric": metric, "value": value, "unit": unit, **extra}
+    line["at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = json.dumps(line)
+    print(text, flush=True)
+    with RESULTS_FILE.open("a", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+
+
+def bench_database_url() -> str:
+    """DATABASE_URL if set; else a PostgreSQL database on 127.0.0.1 when one answers; else SQLite."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            pass
+    except OSError:
+        return f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    subprocess.run(
+        ["createdb", "-h", "127.0.0.1", "-U", "postgres", "cippusers_bench"],
+        capture_output=True,
+        check=False,
+    )
+    return "postgres://postgres@127.0.0.1:5432/cippusers_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SandboxServer:
+    """gunicorn serving the whole app (and so the sandbox) on a loopback port, for real HTTP."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 8):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.workers = workers
+        self.threads = threads
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> SandboxServer:
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "cippusers.wsgi",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            str(self.threads),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "300",
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2):  # noqa: S310
+                    return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("gunicorn exited during start-up") from None
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not start within 60 s")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

@@ -1,0 +1,418 @@
+"""The only writers of sandbox directory rows (users, licence assignments, group memberships).
+
+Each helper validates its input the way Graph does and raises :class:`GraphProblem` with Graph's status,
+code and message, so the HTTP views stay thin and seeding/tests get the same rules. Every user write
+stamps ``user.version`` from the tenant's change counter (what users/delta reads) and keeps the indexed
+columns in step with the Graph-shaped ``properties``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .errors import GraphProblem, bad_request
+from .models import (
+    SandboxGroup,
+    SandboxGroupMember,
+    SandboxLicenseAssignment,
+    SandboxSku,
+    SandboxTenant,
+    SandboxTombstone,
+    SandboxUser,
+)
+from .user_schema import COLLECTION_KINDS, NOT_NULLABLE, USER_PROPERTIES
+
+REQUIRED_ON_CREATE = ("accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName")
+PASSWORD_COMPLEXITY = "The specified password does not comply with password complexity requirements."
+UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
+BAD_DOMAIN = (
+    "The domain portion of the userPrincipalName property is invalid. "
+    "You must use one of the verified domain names in your organization."
+)
+_USAGE_LOCATION = re.compile(r"^[A-Z]{2}$")
+
+
+def graph_now(moment: datetime | None = None) -> str:
+    """Graph's DateTimeOffset rendering: UTC, second precision, trailing Z."""
+    return (moment or timezone.now()).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def next_version(tenant: SandboxTenant) -> int:
+    """Atomically advance the tenant's change counter and return the new value."""
+    with transaction.atomic():
+        SandboxTenant.objects.filter(pk=tenant.pk).update(change_counter=F("change_counter") + 1)
+        value = SandboxTenant.objects.filter(pk=tenant.pk).values_list("change_counter", flat=True).get()
+    tenant.change_counter = value
+    return value
+
+
+def verified_domain_names(tenant: SandboxTenant) -> set[str]:
+    return set(tenant.domains.filter(is_verified=True).values_list("name", flat=True))
+
+
+def password_is_complex(password: str) -> bool:
+    """Entra's rule: 8-256 characters and at least three of lower, upper, digit, symbol."""
+    if not isinstance(password, str) or not 8 <= len(password) <= 256:
+        return False
+    classes = [
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    return sum(classes) >= 3
+
+
+def _invalid_value(name: str) -> GraphProblem:
+    return bad_request(f"Invalid value specified for property '{name}' of resource 'User'.")
+
+
+def _check_value(name: str, value) -> object:
+    """Type-check one writable property value; returns the value to store."""
+    kind, _ = USER_PROPERTIES[name]
+    if value is None:
+        if name in NOT_NULLABLE:
+            raise _invalid_value(name)
+        return [] if kind in COLLECTION_KINDS else None
+    ok = {
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "datetime": isinstance(value, str) and _parse_datetime(value) is not None,
+        "strlist": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "list": isinstance(value, list),
+        "object": isinstance(value, dict),
+    }[kind]
+    if not ok:
+        raise _invalid_value(name)
+    if name == "usageLocation" and not _USAGE_LOCATION.match(value):
+        raise _invalid_value(name)
+    return value
+
+
+def _parse_datetime(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _check_known_writable(changes: dict) -> None:
+    for name in changes:
+        if name.startswith("@") or "@odata." in name:
+            continue  # annotations such as @odata.type are allowed in request bodies
+        if name not in USER_PROPERTIES:
+            raise bad_request(f"Property '{name}' does not exist as a declared property or extension property.")
+        if USER_PROPERTIES[name][1]:
+            raise bad_request(f"Property '{name}' is read-only and cannot be set.")
+
+
+def _check_upn(tenant: SandboxTenant, upn: str, *, exclude: SandboxUser | None = None) -> str:
+    if not isinstance(upn, str) or upn.count("@") != 1:
+        raise _invalid_value("userPrincipalName")
+    alias, domain = upn.split("@")
+    if not alias or not re.fullmatch(r"[A-Za-z0-9._'\-+!#$%&*/=?^`{|}~]+", alias):
+        raise _invalid_value("userPrincipalName")
+    if domain.lower() not in verified_domain_names(tenant):
+        raise bad_request(BAD_DOMAIN)
+    lower = upn.lower()
+    clash = SandboxUser.objects.filter(tenant=tenant).filter(
+        Q(upn_lower=lower) | Q(properties__proxyAddresses__icontains=f':{lower}"')
+    )
+    if exclude is not None:
+        clash = clash.exclude(pk=exclude.pk)
+    if clash.exists():
+        raise bad_request(UPN_TAKEN)
+    return lower
+
+
+def _password_profile(profile, *, required: bool) -> tuple[str | None, dict]:
+    """Split a passwordProfile into (password, profile to store without the password)."""
+    if not isinstance(profile, dict):
+        raise _invalid_value("passwordProfile")
+    password = profile.get("password")
+    if password is None and required:
+        raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    if password is not None and not password_is_complex(password):
+        raise bad_request(PASSWORD_COMPLEXITY)
+    stored = {
+        "forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", False)),
+        "forceChangePasswordNextSignInWithMfa": bool(profile.get("forceChangePasswordNextSignInWithMfa", False)),
+        "password": None,
+    }
+    return password, stored
+
+
+def sync_columns(user: SandboxUser) -> None:
+    """Mirror the indexed Graph properties into their columns."""
+    props = user.properties
+    user.upn_lower = (props.get("userPrincipalName") or "").lower()
+    user.display_name = props.get("displayName") or ""
+    user.mail_lower = (props.get("mail") or "").lower()
+    user.account_enabled = bool(props.get("accountEnabled"))
+    user.user_type = props.get("userType") or "Member"
+
+
+def _save(user: SandboxUser) -> SandboxUser:
+    user.version = next_version(user.tenant)
+    sync_columns(user)
+    user.save()
+    return user
+
+
+def create_user(tenant: SandboxTenant, props: dict, password: str | None = None) -> SandboxUser:
+    """POST /users semantics. ``password`` overrides passwordProfile.password (seeding convenience)."""
+    if not isinstance(props, dict):
+        raise bad_request("Invalid request body.", code="BadRequest")
+    props = dict(props)
+    if password is not None:
+        props["passwordProfile"] = {**(props.get("passwordProfile") or {}), "password": password}
+    for name in REQUIRED_ON_CREATE:
+        if props.get(name) in (None, ""):
+            raise bad_request(f"Invalid value specified for property '{name}' of resource 'User'.")
+    _check_known_writable(props)
+    values = {name: _check_value(name, value) for name, value in props.items() if name in USER_PROPERTIES}
+    clear_password, values["passwordProfile"] = _password_profile(props["passwordProfile"], required=True)
+    with transaction.atomic():
+        _check_upn(tenant, values["userPrincipalName"])
+        now = timezone.now()
+        user = SandboxUser(tenant=tenant, id=uuid.uuid4(), created_datetime=now)
+        properties = {
+            "id": str(user.id),
+            "businessPhones": [],
+            "createdDateTime": graph_now(now),
+            "creationType": None,
+            "userType": "Member",
+            "assignedLicenses": [],
+            "assignedPlans": [],
+            "proxyAddresses": [],
+            "otherMails": [],
+            "imAddresses": [],
+            "identities": [
+                {
+                    "signInType": "userPrincipalName",
+                    "issuer": values["userPrincipalName"].split("@")[1],
+                    "issuerAssignedId": values["userPrincipalName"],
+                }
+            ],
+            "lastPasswordChangeDateTime": graph_now(now),
+            "onPremisesSyncEnabled": None,
+            "deletedDateTime": None,
+        }
+        properties.update(values)
+        user.properties = properties
+        user.password_hash = make_password(clear_password)
+        return _save(user)
+
+
+def update_user(user: SandboxUser, changes: dict) -> SandboxUser:
+    """PATCH /users/{id} semantics: only the given properties change; null clears one."""
+    if not isinstance(changes, dict):
+        raise bad_request("Invalid request body.", code="BadRequest")
+    _check_known_writable(changes)
+    props = dict(user.properties)
+    new_password = None
+    for name, value in changes.items():
+        if name not in USER_PROPERTIES:
+            continue
+        if name == "passwordProfile" and value is not None:
+            new_password, props[name] = _password_profile(value, required=False)
+            continue
+        props[name] = _check_value(name, value)
+    with transaction.atomic():
+        if "userPrincipalName" in changes:
+            _check_upn(user.tenant, props["userPrincipalName"], exclude=user)
+        if new_password is not None:
+            user.password_hash = make_password(new_password)
+            props["lastPasswordChangeDateTime"] = graph_now()
+        user.properties = props
+        return _save(user)
+
+
+def set_directory_managed(user: SandboxUser, values: dict) -> SandboxUser:
+    """Write properties Graph clients cannot (proxyAddresses, mail from Exchange, signInActivity, sync
+    state); for the seed and the Exchange emulation. Names must still be user properties."""
+    unknown = [name for name in values if name not in USER_PROPERTIES]
+    if unknown:
+        raise ValueError(f"not user properties: {unknown}")
+    user.properties = {**user.properties, **values}
+    return _save(user)
+
+
+def soft_delete_user(user: SandboxUser) -> SandboxUser:
+    """DELETE /users/{id}: the object moves to deleted items (restorable for 30 days)."""
+    now = timezone.now()
+    user.deleted_datetime = now
+    user.properties = {**user.properties, "deletedDateTime": graph_now(now)}
+    return _save(user)
+
+
+def restore_user(user: SandboxUser) -> SandboxUser:
+    if user.deleted_datetime is None:
+        raise bad_request("The object is not in the deleted items container.")
+    user.deleted_datetime = None
+    user.properties = {**user.properties, "deletedDateTime": None}
+    return _save(user)
+
+
+def hard_delete_user(user: SandboxUser) -> None:
+    """Permanent deletion: the row goes, a tombstone tells delta clients ``@removed: deleted``."""
+    with transaction.atomic():
+        version = next_version(user.tenant)
+        SandboxTombstone.objects.create(tenant=user.tenant, object_id=user.id, object_type="user", version=version)
+        user.delete()
+
+
+# --- licences ------------------------------------------------------------------------------------------
+
+
+def _as_uuid(value, message: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        raise bad_request(message) from None
+
+
+def sku_consumed_units(sku: SandboxSku) -> int:
+    return sku.assignments.filter(user__deleted_datetime__isnull=True).count()
+
+
+def _license_properties(user: SandboxUser) -> tuple[list, list, list]:
+    assigned, plans, states = [], [], []
+    now = graph_now()
+    for assignment in user.licenses.select_related("sku").order_by("sku__sku_part_number"):
+        sku_id = str(assignment.sku.sku_id)
+        disabled = [str(p) for p in assignment.disabled_plans]
+        assigned.append({"disabledPlans": disabled, "skuId": sku_id})
+        states.append(
+            {
+                "assignedByGroup": None,
+                "disabledPlans": disabled,
+                "error": "None",
+                "lastUpdatedDateTime": now,
+                "skuId": sku_id,
+                "state": "Active",
+            }
+        )
+        for plan in assignment.sku.service_plans:
+            if str(plan.get("servicePlanId")) in disabled:
+                continue
+            plans.append(
+                {
+                    "assignedDateTime": now,
+                    "capabilityStatus": "Enabled",
+                    "service": plan.get("service") or plan.get("servicePlanName"),
+                    "servicePlanId": plan.get("servicePlanId"),
+                }
+            )
+    return assigned, plans, states
+
+
+def assign_license(user: SandboxUser, add_licenses, remove_licenses) -> SandboxUser:
+    """POST /users/{id}/assignLicense: both lists required (may be empty)."""
+    if add_licenses is None or remove_licenses is None:
+        missing = "addLicenses" if add_licenses is None else "removeLicenses"
+        raise bad_request(f"The parameter '{missing}' in the request payload is not a valid parameter.", "BadRequest")
+    if not isinstance(add_licenses, list) or not isinstance(remove_licenses, list):
+        raise bad_request("Invalid license assignment request.", "BadRequest")
+    tenant = user.tenant
+    skus = {sku.sku_id: sku for sku in SandboxSku.objects.filter(tenant=tenant)}
+    to_add: list[tuple[SandboxSku, list[str]]] = []
+    for item in add_licenses:
+        if not isinstance(item, dict) or "skuId" not in item:
+            raise bad_request("Invalid license assignment request.", "BadRequest")
+        sku_id = _as_uuid(item["skuId"], f"License {item['skuId']} does not correspond to a valid company License.")
+        if sku_id not in skus:
+            raise bad_request(f"License {sku_id} does not correspond to a valid company License.")
+        disabled = item.get("disabledPlans") or []
+        if not isinstance(disabled, list):
+            raise bad_request("Invalid license assignment request.", "BadRequest")
+        known_plans = {str(p.get("servicePlanId")) for p in skus[sku_id].service_plans}
+        disabled = [str(_as_uuid(p, f"Invalid disabled plan id {p}.")) for p in disabled]
+        for plan in disabled:
+            if plan not in known_plans:
+                raise bad_request(f"Service plan {plan} does not exist in license {sku_id}.")
+        to_add.append((skus[sku_id], disabled))
+    to_remove = []
+    for value in remove_licenses:
+        sku_id = _as_uuid(value, f"License {value} does not correspond to a valid company License.")
+        if sku_id not in skus:
+            raise bad_request(f"License {sku_id} does not correspond to a valid company License.")
+        to_remove.append(skus[sku_id])
+    if to_add and not user.properties.get("usageLocation"):
+        raise bad_request("License assignment cannot be done for user with invalid usage location.")
+    with transaction.atomic():
+        held = set(user.licenses.values_list("sku_id", flat=True))
+        for sku in to_remove:
+            if sku.pk not in held:
+                raise bad_request("User does not have a corresponding license.")
+        for sku, disabled in to_add:
+            # Lock the SKU row so two concurrent assignments cannot both take the last unit.
+            locked = SandboxSku.objects.select_for_update().get(pk=sku.pk)
+            if sku.pk in held:
+                SandboxLicenseAssignment.objects.filter(user=user, sku=sku).update(disabled_plans=disabled)
+                continue
+            if sku_consumed_units(locked) >= locked.prepaid_enabled:
+                raise bad_request(f"Subscription with SKU '{sku.sku_id}' does not have any available licenses.")
+            SandboxLicenseAssignment.objects.create(user=user, sku=sku, disabled_plans=disabled)
+        SandboxLicenseAssignment.objects.filter(user=user, sku__in=to_remove).delete()
+        assigned, plans, states = _license_properties(user)
+        user.properties = {
+            **user.properties,
+            "assignedLicenses": assigned,
+            "assignedPlans": plans,
+            "licenseAssignmentStates": states,
+        }
+        return _save(user)
+
+
+# --- groups ---------------------------------------------------------------------------------------------
+
+
+def group_kind(group: SandboxGroup) -> str:
+    """microsoft365, security, mailEnabledSecurity or distribution."""
+    if "Unified" in (group.group_types or []):
+        return "microsoft365"
+    if group.mail_enabled:
+        return "mailEnabledSecurity" if group.security_enabled else "distribution"
+    return "security"
+
+
+def _check_group_writable(group: SandboxGroup) -> None:
+    if group.on_premises_sync_enabled:
+        raise bad_request(
+            "Unable to update the specified properties for on-premises mastered Directory Sync objects "
+            "or objects currently undergoing migration."
+        )
+    if group.membership_rule or "DynamicMembership" in (group.group_types or []):
+        raise bad_request("Insufficient privileges to complete the operation. Members of a dynamic group cannot be added or removed.")
+    if group_kind(group) in {"mailEnabledSecurity", "distribution"}:
+        raise bad_request("Cannot Update a mail-enabled security groups and or distribution list.")
+
+
+def add_group_member(group: SandboxGroup, user: SandboxUser) -> None:
+    _check_group_writable(group)
+    with transaction.atomic():
+        if SandboxGroupMember.objects.filter(group=group, user=user).exists():
+            raise bad_request(
+                "One or more added object references already exist for the following modified properties: 'members'."
+            )
+        SandboxGroupMember.objects.create(group=group, user=user)
+
+
+def remove_group_member(group: SandboxGroup, user: SandboxUser) -> None:
+    _check_group_writable(group)
+    deleted, _ = SandboxGroupMember.objects.filter(group=group, user=user).delete()
+    if not deleted:
+        raise GraphProblem(
+            404,
+            "Request_ResourceNotFound",
+            f"Resource '{user.id}' does not exist or one of its queried reference-property objects are not present.",
+        )

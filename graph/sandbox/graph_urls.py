@@ -1,0 +1,62 @@
+"""URL patterns of the sandbox's Graph API: /sandbox/graph/{v1.0|beta}/<path>.
+
+beta mirrors v1.0 for every endpoint here. Anything else under a version root answers Graph's
+"Resource not found for the segment" error rather than an HTML 404.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, register_converter
+
+from .auth import graph_endpoint
+from .errors import bad_request
+from .graph_views import batch, delta, groups, licenses, organization, partner, users
+
+
+class GraphVersionConverter:
+    regex = r"v1\.0|beta"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(GraphVersionConverter, "graphversion")
+
+
+@graph_endpoint(methods=("GET", "POST", "PATCH", "PUT", "DELETE"))
+def unknown_segment(request: HttpRequest, rest: str) -> HttpResponse:
+    segment = rest.strip("/").split("/")[0] or rest
+    raise bad_request(f"Resource not found for the segment '{segment}'.", code="BadRequest")
+
+
+def _v(route: str) -> str:
+    return f"<graphversion:version>/{route}"
+
+
+urlpatterns = [
+    path(_v("users"), users.users_collection, name="graph-users"),
+    path(_v("users/$count"), users.users_count, name="graph-users-count"),
+    path(_v("users/delta"), delta.users_delta, name="graph-users-delta"),
+    path(_v("users/microsoft.graph.delta()"), delta.users_delta),
+    path(_v("users/<str:user_key>"), users.user_item, name="graph-user"),
+    path(_v("users/<str:user_key>/assignLicense"), licenses.assign_license, name="graph-user-assign-license"),
+    path(_v("users/<str:user_key>/microsoft.graph.assignLicense"), licenses.assign_license),
+    path(_v("users/<str:user_key>/memberOf"), users.user_member_of, name="graph-user-member-of"),
+    path(_v("users/<str:user_key>/memberOf/<str:cast>"), users.user_member_of),
+    path(_v("subscribedSkus"), licenses.subscribed_skus, name="graph-subscribed-skus"),
+    path(_v("groups"), groups.groups_collection, name="graph-groups"),
+    path(_v("groups/<str:group_id>"), groups.group_item, name="graph-group"),
+    path(_v("groups/<str:group_id>/members"), groups.group_members, name="graph-group-members"),
+    path(_v("groups/<str:group_id>/members/$ref"), groups.group_members_ref, name="graph-group-members-ref"),
+    path(_v("groups/<str:group_id>/members/<str:member_id>/$ref"), groups.group_member_ref),
+    path(_v("directoryRoles"), groups.directory_roles, name="graph-directory-roles"),
+    path(_v("organization"), organization.organization, name="graph-organization"),
+    path(_v("domains"), organization.domains, name="graph-domains"),
+    path(_v("tenantRelationships/delegatedAdminCustomers"), partner.delegated_admin_customers),
+    path(_v("$batch"), batch.batch, name="graph-batch"),
+    path(_v("<path:rest>"), unknown_segment),
+]

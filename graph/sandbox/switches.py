@@ -1,0 +1,182 @@
+"""Per-tenant switches applied at the start of every sandbox Graph and Exchange request: added latency,
+random faults (500/503/504), random throttling and a request budget per time window, so the client's retry
+and back-off code meets the failures Microsoft's services produce.
+
+The budget follows the shape of Microsoft's published limits (N requests per app per tenant per window,
+then 429 with ``Retry-After`` until the window ends). Counters live in Django's cache, so every web
+process sharing the cache (Redis in production-like runs) sees the same budget.
+
+Tests and benchmarks set switches with :func:`set_switches`, the ``sandbox_switch`` management command or
+the sandbox admin page; all three validate through :class:`SwitchesForm`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+from django import forms
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from .errors import graph_error
+from .models import SandboxTenant
+
+SWITCH_FIELDS = (
+    "latency_ms",
+    "throttle_limit",
+    "throttle_window_seconds",
+    "throttle_probability",
+    "fault_probability",
+)
+THROTTLE_MESSAGE = "Too many requests. Please try again later."
+# Retry-After on random 429/503 answers; small so suites that enable random faults stay fast.
+RANDOM_RETRY_AFTER_SECONDS = 1
+FAULTS = (
+    (503, "ServiceUnavailable", "Service is temporarily unavailable. Please retry later."),
+    (500, "UnknownError", "An internal server error occurred while processing the request."),
+    (504, "GatewayTimeout", "The gateway timed out waiting for the backend service."),
+)
+
+# One generator for the process; tests call seed_random() for repeatable fault sequences.
+_rng = random.Random()
+
+
+def seed_random(seed: int | None) -> None:
+    _rng.seed(seed)
+
+
+class SwitchesForm(forms.ModelForm):
+    """The switches with their sane ranges; used by the admin page, set_switches and the command."""
+
+    class Meta:
+        model = SandboxTenant
+        fields = SWITCH_FIELDS
+        labels = {
+            "latency_ms": "Added latency (ms)",
+            "throttle_limit": "Request budget per window (0 = none)",
+            "throttle_window_seconds": "Budget window (seconds)",
+            "throttle_probability": "Random 429 probability",
+            "fault_probability": "Random 5xx probability",
+        }
+
+    def clean_latency_ms(self):
+        value = self.cleaned_data["latency_ms"]
+        if value > 60_000:
+            raise forms.ValidationError("Latency must be 60,000 ms or less.")
+        return value
+
+    def clean_throttle_window_seconds(self):
+        value = self.cleaned_data["throttle_window_seconds"]
+        if not 1 <= value <= 3600:
+            raise forms.ValidationError("The window must be between 1 and 3,600 seconds.")
+        return value
+
+    def _probability(self, name: str) -> float:
+        value = self.cleaned_data[name]
+        if not 0.0 <= value <= 1.0 or math.isnan(value):
+            raise forms.ValidationError("Enter a probability between 0 and 1 (e.g. 0.05 for 5 %).")
+        return value
+
+    def clean_throttle_probability(self):
+        return self._probability("throttle_probability")
+
+    def clean_fault_probability(self):
+        return self._probability("fault_probability")
+
+
+class SwitchError(ValueError):
+    """Invalid switch values; ``errors`` maps field name to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items()))
+        self.errors = errors
+
+
+def set_switches(tenant_id, **values) -> SandboxTenant:
+    """Change some switches of one tenant (others keep their values); raise SwitchError when invalid."""
+    unknown = sorted(set(values) - set(SWITCH_FIELDS))
+    if unknown:
+        raise SwitchError({name: ["Unknown switch."] for name in unknown})
+    tenant = SandboxTenant.objects.get(pk=tenant_id)
+    data = {name: getattr(tenant, name) for name in SWITCH_FIELDS} | values
+    form = SwitchesForm(data=data, instance=tenant)
+    if not form.is_valid():
+        raise SwitchError({name: list(messages) for name, messages in form.errors.items()})
+    return form.save()
+
+
+def expire_delta_tokens(tenant: SandboxTenant) -> None:
+    """Make every delta token issued so far answer 410 Gone (Graph's syncStateNotFound)."""
+    tenant.delta_tokens_valid_after = timezone.now()
+    SandboxTenant.objects.filter(pk=tenant.pk).update(
+        delta_tokens_valid_after=tenant.delta_tokens_valid_after
+    )
+
+
+def _budget_exhausted(tenant: SandboxTenant, now: float) -> int | None:
+    """Count this request against the tenant's window; seconds until the window ends when over budget."""
+    if tenant.throttle_limit <= 0:
+        return None
+    window = max(1, tenant.throttle_window_seconds)
+    index = int(now // window)
+    key = f"sandbox:throttle:{tenant.pk}:{window}:{index}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: this request opens the window again
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count <= tenant.throttle_limit:
+        return None
+    return max(1, math.ceil((index + 1) * window - now))
+
+
+def reset_budget(tenant: SandboxTenant) -> None:
+    """Forget the current window's count (tests that reuse a tenant across cases)."""
+    window = max(1, tenant.throttle_window_seconds)
+    cache.delete(f"sandbox:throttle:{tenant.pk}:{window}:{int(time.time() // window)}")
+
+
+def _error(
+    request: HttpRequest, flavour: str, status: int, code: str, message: str, headers: dict
+) -> HttpResponse:
+    if flavour == "exchange":
+        from .exchange.errors import exchange_error
+
+        return exchange_error(status, code, message, headers=headers)
+    return graph_error(status, code, message, request=request, headers=headers)
+
+
+def apply_switches(
+    request: HttpRequest, tenant: SandboxTenant, *, flavour: str = "graph"
+) -> HttpResponse | None:
+    """Sleep for the tenant's latency, then return the 429/5xx to send instead of the answer, or None.
+
+    ``flavour`` picks the error body: "graph" (``{"error": {code, message, innerError}}``) or "exchange"
+    (InvokeCommand's shape).
+    """
+    if tenant.latency_ms:
+        time.sleep(tenant.latency_ms / 1000)
+    retry_after = _budget_exhausted(tenant, time.time())
+    if retry_after is not None:
+        return _error(
+            request, flavour, 429, "TooManyRequests", THROTTLE_MESSAGE, {"Retry-After": str(retry_after)}
+        )
+    if tenant.throttle_probability and _rng.random() < tenant.throttle_probability:
+        headers = {"Retry-After": str(RANDOM_RETRY_AFTER_SECONDS)}
+        return _error(request, flavour, 429, "TooManyRequests", THROTTLE_MESSAGE, headers)
+    if tenant.fault_probability and _rng.random() < tenant.fault_probability:
+        status, code, message = _rng.choice(FAULTS)
+        headers = {"Retry-After": str(RANDOM_RETRY_AFTER_SECONDS)} if status == 503 else {}
+        return _error(request, flavour, status, code, message, headers)
+    return None
+
+
+def exchange_throttle_response(retry_after: int) -> HttpResponse:
+    """The 429 Exchange's InvokeCommand answers when a tenant exceeds its budget."""
+    from .exchange.errors import exchange_error
+
+    return exchange_error(429, "TooManyRequests", THROTTLE_MESSAGE, headers={"Retry-After": str(retry_after)})

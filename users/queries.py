@@ -1,0 +1,190 @@
+"""The users table's queryset: scope, search, filters, sort, one page, and a row's neighbours.
+
+Every page is a constant number of queries whatever its size: one COUNT(*) and one SELECT of the page
+(``select_related("tenant")``; licence names come from the denormalised ``license_names`` text, so no
+per-row lookups). The bulky ``graph`` JSON is deferred: the table never reads it.
+
+Search (case-insensitive), chosen to stay correct *and* indexable on PostgreSQL at 100,000 rows:
+  * prefix match (``istartswith``) on display name, given name, surname, UPN and mail. A technician types
+    the start of a name or address; prefix ``LIKE 'x%'`` can use a btree expression index on
+    ``UPPER(col) varchar_pattern_ops``, while ``%x%`` on these columns never could without trigrams;
+  * substring match on ``proxy_search`` (lower-case aliases joined by spaces), so any alias and any part
+    of an address (``@fabrikam.com``, ``x500:``) is found. The value is already lower-case, so plain
+    ``LIKE`` (``contains`` on the lowered term) is used: no ``UPPER()`` and indexable by a pg_trgm GIN index.
+The primary SMTP address and usually the UPN are also proxy addresses, so a substring of an address is
+found through ``proxy_search`` even where the prefix rules miss it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import F, Q, QuerySet
+
+from .filters import TableQuery
+from .models import DirectoryUser, DirectoryUserLicense
+from .tables import SORTABLE
+
+# The table, export and panel never read these; the JSON can be kilobytes per row.
+DEFERRED_FIELDS = ("graph",)
+
+
+def search_q(term: str) -> Q:
+    term = term.strip()
+    if not term:
+        return Q()
+    return (
+        Q(display_name__istartswith=term)
+        | Q(given_name__istartswith=term)
+        | Q(surname__istartswith=term)
+        | Q(user_principal_name__istartswith=term)
+        | Q(mail__istartswith=term)
+        | Q(proxy_search__contains=term.lower())
+    )
+
+
+def filter_users(qs: QuerySet, query: TableQuery) -> QuerySet:
+    if query.q:
+        qs = qs.filter(search_q(query.q))
+    if query.status:
+        qs = qs.filter(account_enabled=query.status == "enabled")
+    if query.licence:
+        qs = qs.filter(is_licensed=query.licence == "licensed")
+    if query.sku:
+        # Through the (tenant, sku_id) index; a semi-join, so a user is never listed twice.
+        holders = DirectoryUserLicense.objects.filter(sku_id=query.sku).values("user_id")
+        qs = qs.filter(pk__in=holders)
+    if query.source:
+        qs = qs.filter(on_premises_sync_enabled=query.source == "synced")
+    if query.type:
+        qs = qs.filter(user_type__iexact=query.type)
+    if query.domain:
+        # upn_domain is stored lower-case by the sync; an exact match keeps the (tenant, upn_domain) index.
+        qs = qs.filter(upn_domain=query.domain)
+    return qs
+
+
+def ordering(query: TableQuery) -> list:
+    """ORDER BY for the query's sort, nulls last both ways, with the primary key as a stable tiebreaker
+    (same direction, so descending is the exact reverse of ascending)."""
+    column = SORTABLE.get(query.sort_key) or SORTABLE["display_name"]
+    desc = query.descending
+    order = [
+        (F(name).desc(nulls_last=True) if desc else F(name).asc(nulls_last=True)) for name in column.sort_fields
+    ]
+    order.append(F("pk").desc() if desc else F("pk").asc())
+    return order
+
+
+def users_for_tenants(tenants) -> QuerySet:
+    """Users of ``tenants`` (a Tenant, or a queryset/list of tenants) before any table filter."""
+    qs = DirectoryUser.objects.select_related("tenant").defer(*DEFERRED_FIELDS)
+    if hasattr(tenants, "pk") and not isinstance(tenants, QuerySet):
+        return qs.filter(tenant=tenants)
+    return qs.filter(tenant__in=tenants)
+
+
+def table_queryset(tenants, query: TableQuery) -> QuerySet:
+    return filter_users(users_for_tenants(tenants), query).order_by(*ordering(query))
+
+
+@dataclass
+class Page:
+    rows: list
+    number: int
+    per_page: int
+    count: int
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def start_index(self) -> int:
+        return 0 if not self.count else (self.number - 1) * self.per_page + 1
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    def window(self, size: int = 2) -> list[int | None]:
+        """Page numbers to link: first, last and ``size`` either side of the current page; None = gap."""
+        pages = sorted({1, self.num_pages, *range(max(1, self.number - size), min(self.num_pages, self.number + size) + 1)})
+        out: list[int | None] = []
+        for previous, current in zip([0, *pages], pages, strict=False):
+            if current - previous > 1:
+                out.append(None)
+            out.append(current)
+        return out
+
+
+def paginate(qs: QuerySet, query: TableQuery) -> Page:
+    """Two queries: COUNT(*) and the page. A page past the end shows the last page (a stale bookmark after
+    users were removed still lands somewhere useful)."""
+    count = qs.count()
+    per_page = query.per_page
+    last = max(1, -(-count // per_page))
+    number = min(query.page, last)
+    offset = (number - 1) * per_page
+    rows = list(qs[offset : offset + per_page]) if count else []
+    return Page(rows=rows, number=number, per_page=per_page, count=count)
+
+
+@dataclass
+class Neighbours:
+    previous: DirectoryUser | None
+    next: DirectoryUser | None
+    position: int  # 1-based position in the current order; 0 when the user no longer matches the filters
+    count: int
+
+
+def _sort_value(user: DirectoryUser, name: str):
+    value = user
+    for part in name.split("__"):
+        value = getattr(value, part)
+    return value
+
+
+def _keyset_q(user: DirectoryUser, query: TableQuery, *, after: bool) -> Q:
+    """Rows strictly before (or after) ``user`` in ``ordering(query)``: a keyset condition that mirrors
+    the ORDER BY, nulls last, so no row is skipped or repeated. Written without NOT, which SQL's NULL
+    logic would make drop rows."""
+    column = SORTABLE.get(query.sort_key) or SORTABLE["display_name"]
+    # Ascending: before = smaller, after = larger; descending flips both (the pk tiebreak included).
+    op = "lt" if after == query.descending else "gt"
+    # Build from the last key to the first: (k1 beyond) | (k1 equal & (k2 beyond | ... (pk beyond))).
+    condition = Q(**{f"pk__{op}": user.pk})
+    for name in reversed(column.sort_fields):
+        value = _sort_value(user, name)
+        if value is None:
+            # Nulls are last: nothing null-valued comes after a null except by tiebreak; every non-null
+            # value comes before it.
+            beyond = Q(pk__in=[]) if after else Q(**{f"{name}__isnull": False})
+            equal = Q(**{f"{name}__isnull": True})
+        else:
+            beyond = Q(**{f"{name}__{op}": value})
+            if after:
+                beyond |= Q(**{f"{name}__isnull": True})
+            equal = Q(**{name: value})
+        condition = beyond | (equal & condition)
+    return condition
+
+
+def neighbours(qs: QuerySet, user: DirectoryUser, query: TableQuery) -> Neighbours:
+    """Previous and next rows around ``user`` in the table's current order and filters (four indexed
+    queries, independent of the position). ``qs`` is ``table_queryset(...)`` (filtered and ordered)."""
+    before = qs.filter(_keyset_q(user, query, after=False))
+    matches = qs.filter(pk=user.pk).exists()
+    previous = before.reverse().first()
+    following = qs.filter(_keyset_q(user, query, after=True)).first()
+    count = qs.count()
+    position = before.count() + 1 if matches else 0
+    return Neighbours(previous=previous, next=following, position=position, count=count)
