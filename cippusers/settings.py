@@ -167,6 +167,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE: dict = {}
 # How often each tenant's directory cache is refreshed; the users table calls a tenant stale after twice this.
 USERS_SYNC_INTERVAL_MINUTES = env_int("USERS_SYNC_INTERVAL_MINUTES", 15, minimum=1)
+# Every minute the beat queues a sync for each tenant not synced within USERS_SYNC_INTERVAL_MINUTES.
+CELERY_BEAT_SCHEDULE["sync-due-tenants"] = {"task": "users.tasks.sync_due_tenants", "schedule": 60.0}
 
 # --- Secrets at rest --------------------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate, then run

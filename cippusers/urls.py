@@ -18,6 +18,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenants/", include("tenants.urls")),
+    path("users/", include("users.urls")),
     path("login/entra/", oidc.entra_login, name="oidc-login"),
     path("login/entra/callback/", oidc.entra_callback, name="oidc-callback"),
     path("technicians/", include((technician_urlpatterns, "technicians"))),

@@ -149,6 +149,9 @@ def parse_retry_after(value: Any, *, now: datetime | None = None) -> float | Non
     return max(seconds, 0.0)
 
 
+_RESYNC_CODES = {"syncStateNotFound", "syncStateInvalid", "resyncRequired"}
+
+
 def class_for_status(status: int | None) -> type[GraphError]:
     if status in (401, 403):
         return AuthError
@@ -200,6 +203,9 @@ def graph_error_from_body(status: int | None, body: Any, headers: Any = None) ->
     elif isinstance(data, str) and data.strip():
         message = data.strip()
     cls = class_for_status(status)
+    if code in _RESYNC_CODES:
+        # Graph reports an expired delta token as 410 or, per its devblog, as 400 with these codes.
+        cls = GoneError
     if not message:
         message = f"HTTP {status}" if status else "request failed"
     return cls(

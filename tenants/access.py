@@ -129,7 +129,9 @@ def _access(user) -> _Access:
     profile = None
     if active and not user.is_superuser:
         profile = TechnicianProfile.objects.filter(user_id=user.pk).first()
-    access = _Access(active=active, superuser=active and user.is_superuser, profile=profile, tenant_verdicts={})
+    access = _Access(
+        active=active, superuser=active and user.is_superuser, profile=profile, tenant_verdicts={}
+    )
     if user is not None:
         try:
             setattr(user, _CACHE_ATTR, access)
@@ -168,7 +170,9 @@ def visible_tenants(user) -> QuerySet[Tenant]:
         return tenants.none()
     if profile.role != Role.ADMIN:
         tenants = tenants.filter(enabled=True)
-    chosen = TechnicianProfile.tenants.through.objects.filter(technicianprofile_id=profile.pk).values("tenant_id")
+    chosen = TechnicianProfile.tenants.through.objects.filter(technicianprofile_id=profile.pk).values(
+        "tenant_id"
+    )
     if profile.scope == Scope.ALL:
         return tenants
     if profile.scope == Scope.ONLY:
@@ -177,7 +181,9 @@ def visible_tenants(user) -> QuerySet[Tenant]:
         return tenants.exclude(pk__in=chosen)
     if profile.scope == Scope.GROUPS:
         groups = TechnicianProfile.tenant_groups.through.objects.filter(technicianprofile_id=profile.pk)
-        members = TenantGroup.tenants.through.objects.filter(tenantgroup_id__in=groups.values("tenantgroup_id"))
+        members = TenantGroup.tenants.through.objects.filter(
+            tenantgroup_id__in=groups.values("tenantgroup_id")
+        )
         return tenants.filter(pk__in=members.values("tenant_id"))
     return tenants.none()  # an unknown scope value grants nothing
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from urllib.parse import urlsplit
 
 import msal
@@ -107,7 +108,13 @@ def entra_login(request):
     _require_enabled()
     redirect_uri = request.build_absolute_uri(reverse("oidc-callback"))
     try:
-        flow = build_app().initiate_auth_code_flow(SCOPES, redirect_uri=redirect_uri, prompt="select_account")
+        with warnings.catch_warnings():
+            # msal recommends form_post; the callback is a plain GET (query) so the session cookie, which is
+            # SameSite=Lax, travels with it. State, nonce and PKCE protect the exchange either way.
+            warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+            flow = build_app().initiate_auth_code_flow(
+                SCOPES, redirect_uri=redirect_uri, prompt="select_account", response_mode="query"
+            )
     except (ValueError, MsalError, requests.RequestException) as exc:
         logger.warning("Entra sign-in could not start: %s", type(exc).__name__)
         refused = SignInRefused("The Microsoft sign-in service could not be reached. Try again, or sign in "
@@ -148,7 +155,9 @@ def _finish(request):
                             status=400) from None  # fmt: skip
     except (MsalError, requests.RequestException) as exc:
         logger.warning("Entra sign-in could not finish: %s", type(exc).__name__)
-        raise SignInRefused("The Microsoft sign-in service could not be reached. Try again.", status=503) from None
+        raise SignInRefused(
+            "The Microsoft sign-in service could not be reached. Try again.", status=503
+        ) from None
     if "error" in result:
         description = (result.get("error_description") or "").strip().splitlines()[:1]
         raise SignInRefused(f"Microsoft refused the sign-in: {result['error']}"
@@ -178,7 +187,9 @@ def match_technician(claims: dict):
             title="Not registered",
         )
     if not user.is_active:
-        raise SignInRefused("This technician account is deactivated. Ask an Admin.", title="Account deactivated")
+        raise SignInRefused(
+            "This technician account is deactivated. Ask an Admin.", title="Account deactivated"
+        )
     return user
 
 

@@ -1,29 +1,35 @@
-"""Who may change tenants and partner connections.
+"""What the tenant pages ask of ``tenants.access``, in the words they need.
 
-The single place that decides it, so the roles system that comes later replaces one function instead of
-a check scattered over views and templates.
+``tenants.access`` decides (roles and tenant scopes); this module only names the questions the tenant
+views, templates and the header ask, so they all ask them the same way.
 """
 
 from __future__ import annotations
 
 from functools import wraps
 
-from django.core.exceptions import PermissionDenied
+from . import access
+
+MANAGE = "tenants.manage"
 
 
 def can_manage_tenants(user) -> bool:
-    """Discover, add, enable/disable tenants and edit partner connections: staff only for now."""
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+    """Discover, add, enable/disable tenants and edit partner connections."""
+    return access.can(user, MANAGE)
+
+
+def visible_tenants(user):
+    """Every tenant page and the picker start here: tenants outside the technician's scope do not exist."""
+    return access.visible_tenants(user)
 
 
 def manage_tenants_required(view):
-    """403 (not a login redirect) for a signed-in technician without the right: they are logged in, the
-    answer is simply no."""
+    """403 for a signed-in technician whose role may not manage tenants (the login redirect for anonymous
+    visitors comes earlier, from LoginRequiredMiddleware)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not can_manage_tenants(request.user):
-            raise PermissionDenied("You are not allowed to manage tenants.")
+        access.require(request.user, MANAGE)
         return view(request, *args, **kwargs)
 
     return wrapper

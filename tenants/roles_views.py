@@ -58,7 +58,8 @@ def role_page(request):
         request,
         "tenants/roles.html",
         {"roles": list(access.ROLES.values()), "mine": _profile_summary(request.user),
-         "my_role": access.role_of(request.user).key},
+         "my_role": access.role_of(request.user).key,
+         "can_manage_technicians": access.can(request.user, MANAGE)},
     )  # fmt: skip
 
 
@@ -72,7 +73,10 @@ def technician_list(request):
         get_user_model()
         .objects.select_related("technician")
         .prefetch_related(
-            Prefetch("technician__tenants"),
+            # Only tenants the viewing Admin may see are named (a partially scoped Admin sees the rest as "…").
+            Prefetch(
+                "technician__tenants", queryset=access.visible_tenants(request.user).order_by("display_name")
+            ),
             Prefetch("technician__tenant_groups"),
         )
         .order_by("-is_active", "username")
@@ -165,13 +169,20 @@ def group_edit(request, pk: int | None = None):
         if form.is_valid():
             with transaction.atomic():
                 saved = form.save()
-                parameters = {"name": saved.name, "tenants": sorted(str(t.tenant_id) for t in saved.tenants.all())}
+                parameters = {
+                    "name": saved.name,
+                    "tenants": sorted(str(t.tenant_id) for t in saved.tenants.all()),
+                }
                 action = "tenant_group.create" if group is None else "tenant_group.update"
-                record(request, tenant=None, target=None, action=action, parameters=parameters, result="success")
+                record(
+                    request, tenant=None, target=None, action=action, parameters=parameters, result="success"
+                )
             messages.success(request, f"Tenant group {saved.name} saved.")
             return redirect("technicians:groups")
         status = 422
-    return render(request, "tenants/technician_group_form.html", {"form": form, "group": group}, status=status)
+    return render(
+        request, "tenants/technician_group_form.html", {"form": form, "group": group}, status=status
+    )
 
 
 @require_POST

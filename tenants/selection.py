@@ -6,6 +6,7 @@ through ``select_tenant``. The session holds the GUID as text: stable across ren
 
 from __future__ import annotations
 
+from . import access
 from .lookup import parse_guid
 from .models import Tenant
 
@@ -16,9 +17,10 @@ def current_tenant(request) -> Tenant | None:
     guid = parse_guid(request.session.get(SESSION_KEY, ""))
     if guid is None:
         return None
-    tenant = Tenant.objects.filter(tenant_id=guid, enabled=True).first()
+    tenant = access.visible_tenants(request.user).filter(tenant_id=guid, enabled=True).first()
     if tenant is None:
-        # Deleted or disabled since it was chosen: fall back to "All tenants" rather than a dangling id.
+        # Deleted, disabled or taken out of the technician's scope since it was chosen: fall back to
+        # "All tenants" rather than keep a dangling (or no longer permitted) id.
         request.session.pop(SESSION_KEY, None)
     return tenant
 

@@ -25,7 +25,9 @@ def _style(form: forms.Form) -> None:
 
 
 class _ScopeFields(forms.Form):
-    role = forms.ChoiceField(choices=TechnicianProfile.Role.choices, help_text="See the role page for what each may do.")
+    role = forms.ChoiceField(
+        choices=TechnicianProfile.Role.choices, help_text="See the role page for what each may do."
+    )
     scope = forms.ChoiceField(choices=Scope.choices, label="Tenant scope")
     tenants = forms.ModelMultipleChoiceField(
         queryset=Tenant.objects.none(),
@@ -152,12 +154,25 @@ class TechnicianEditForm(_ScopeFields):
     last_name = forms.CharField(max_length=150, required=False, label="Last name")
     email = forms.EmailField(required=False)
 
-    field_order = ["first_name", "last_name", "email", "role", "scope", "tenants", "tenant_groups", "entra_object_id"]
+    field_order = [
+        "first_name",
+        "last_name",
+        "email",
+        "role",
+        "scope",
+        "tenants",
+        "tenant_groups",
+        "entra_object_id",
+    ]
 
     def __init__(self, data=None, *, editor, technician):
         self.technician = technician
         self.profile = TechnicianProfile.objects.filter(user=technician).first()
-        initial = {"first_name": technician.first_name, "last_name": technician.last_name, "email": technician.email}
+        initial = {
+            "first_name": technician.first_name,
+            "last_name": technician.last_name,
+            "email": technician.email,
+        }
         if self.profile is not None:
             initial.update(
                 role=self.profile.role,

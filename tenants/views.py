@@ -12,10 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from . import access
 from .forms import AddTenantForm
 from .lookup import parse_guid, search_tenants, with_favourite_flag
 from .models import FavouriteTenant, PartnerConnection, Tenant
-from .permissions import can_manage_tenants, manage_tenants_required
+from .permissions import MANAGE, can_manage_tenants, manage_tenants_required, visible_tenants
 from .selection import select_tenant
 from .services import ManualAddError, add_tenant_manually
 from .ui import htmx_partial, safe_next, toast
@@ -30,22 +31,21 @@ def _query(request) -> str:
 
 
 def _tenant_for_row(request, tenant_id) -> Tenant:
-    qs = with_favourite_flag(Tenant.objects.select_related("connection"), request.user)
+    qs = with_favourite_flag(visible_tenants(request.user).select_related("connection"), request.user)
     return get_object_or_404(qs, tenant_id=tenant_id)
 
 
 @require_GET
 def tenant_list(request):
     q = _query(request)
-    tenants = with_favourite_flag(
-        search_tenants(q, Tenant.objects.select_related("connection")), request.user
-    )
+    visible = visible_tenants(request.user)
+    tenants = with_favourite_flag(search_tenants(q, visible.select_related("connection")), request.user)
     page = Paginator(tenants.order_by("display_name", "pk"), PAGE_SIZE).get_page(request.GET.get("page"))
     can_manage = can_manage_tenants(request.user)
     context = {
         "q": q,
         "page": page,
-        "total": Tenant.objects.count(),
+        "total": visible.count(),
         "can_manage": can_manage,
         "connections": PartnerConnection.objects.all() if can_manage else [],
     }
@@ -55,7 +55,8 @@ def tenant_list(request):
 
 @require_POST
 def toggle_favourite(request, tenant_id):
-    tenant = get_object_or_404(Tenant, tenant_id=tenant_id)
+    tenant = get_object_or_404(visible_tenants(request.user), tenant_id=tenant_id)
+    access.require(request.user, "users.view", tenant)
     deleted, _ = FavouriteTenant.objects.filter(user=request.user, tenant=tenant).delete()
     if not deleted:
         FavouriteTenant.objects.get_or_create(user=request.user, tenant=tenant)
@@ -66,9 +67,11 @@ def toggle_favourite(request, tenant_id):
 
 
 @require_POST
-@manage_tenants_required
 def toggle_enabled(request, tenant_id):
     tenant = get_object_or_404(Tenant, tenant_id=tenant_id)
+    access.require(
+        request.user, MANAGE, tenant
+    )  # 404 outside the technician's scope, else 403 without the right
     tenant.enabled = not tenant.enabled
     tenant.save(update_fields=["enabled"])
     message = f"{tenant.display_name} {'enabled' if tenant.enabled else 'disabled'}."
@@ -113,7 +116,9 @@ def picker_results(request):
 
 def picker_context(request, q: str = "") -> dict:
     """Favourites first, then other matches; enabled tenants only (a disabled one cannot be worked on)."""
-    enabled = with_favourite_flag(search_tenants(q, Tenant.objects.filter(enabled=True)), request.user)
+    enabled = with_favourite_flag(
+        search_tenants(q, visible_tenants(request.user).filter(enabled=True)), request.user
+    )
     favourites = list(enabled.filter(is_favourite=True).order_by("display_name")[:PICKER_LIMIT])
     others = list(
         enabled.filter(is_favourite=False).order_by("display_name")[: PICKER_LIMIT - len(favourites)]
@@ -128,7 +133,7 @@ def select(request):
         select_tenant(request, None)
     else:
         guid = parse_guid(value)
-        tenant = Tenant.objects.filter(tenant_id=guid, enabled=True).first() if guid else None
+        tenant = visible_tenants(request.user).filter(tenant_id=guid, enabled=True).first() if guid else None
         if tenant is None:
             messages.error(request, "That tenant does not exist or is disabled.")
         else:

@@ -230,7 +230,11 @@ def verify_chain(batch_size: int = 2000) -> tuple[int, AuditEntry | None, str]:
             return checked, None, ""
         for entry in rows:
             if entry.previous_hash != previous:
-                return checked, entry, "its previous_hash does not match the entry before it (removed or inserted row)"
+                return (
+                    checked,
+                    entry,
+                    "its previous_hash does not match the entry before it (removed or inserted row)",
+                )
             if compute_hash(entry) != entry.entry_hash:
                 return checked, entry, "its content does not match its hash (edited row)"
             previous = entry.entry_hash

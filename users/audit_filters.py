@@ -44,14 +44,20 @@ class AuditFilterForm(forms.Form):
     def __init__(self, data, *, viewer):
         super().__init__(data)
         self.viewer = viewer
-        self.fields["technician"].queryset = get_user_model().objects.filter(
-            pk__in=AuditEntry.objects.exclude(technician=None).values("technician_id")
-        ).order_by("username")
+        self.fields["technician"].queryset = (
+            get_user_model()
+            .objects.filter(pk__in=AuditEntry.objects.exclude(technician=None).values("technician_id"))
+            .order_by("username")
+        )
         self.fields["tenant"].queryset = access.visible_tenants(viewer).order_by("display_name")
         actions = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
         self.fields["action"].choices = [("", "Any action"), *[(a, a) for a in actions]]
         for name, field in self.fields.items():
-            css = "form-select form-select-sm" if isinstance(field, forms.ChoiceField) else "form-control form-control-sm"
+            css = (
+                "form-select form-select-sm"
+                if isinstance(field, forms.ChoiceField)
+                else "form-control form-control-sm"
+            )
             field.widget.attrs.setdefault("class", css)
             field.widget.attrs.setdefault("id", f"audit-{name}")
 

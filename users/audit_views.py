@@ -88,7 +88,9 @@ def _csv_lines(entries) -> Iterator[str]:
 def audit_export_csv(request):
     """The filtered set as CSV, streamed row by row (the whole log never sits in memory)."""
     _form, entries = _filtered(request)
-    response = StreamingHttpResponse(_csv_lines(entries.order_by("-created_at", "-id")), content_type="text/csv")
+    response = StreamingHttpResponse(
+        _csv_lines(entries.order_by("-created_at", "-id")), content_type="text/csv"
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

@@ -26,6 +26,7 @@ DEFAULT_PAGE_SIZE = 50
 DEFAULT_SORT = "display_name"
 MAX_SEARCH = 200
 # Printable domain names only: letters, digits, dots and hyphens (IDNs arrive in their xn-- form).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,252}[a-z0-9])?$")
 
 STATUS_CHOICES = (("", "Any status"), ("enabled", "Enabled"), ("disabled", "Disabled"))
@@ -35,8 +36,16 @@ TYPE_CHOICES = (("", "Members and guests"), ("member", "Members"), ("guest", "Gu
 
 FILTER_NAMES = ("q", "status", "licence", "sku", "source", "type", "domain")
 PARAM_LABELS = {
-    "q": "Search", "status": "Status", "licence": "Licensing", "sku": "Licence", "source": "Source",
-    "type": "User type", "domain": "Domain", "sort": "Sort", "page": "Page", "per_page": "Rows per page",
+    "q": "Search",
+    "status": "Status",
+    "licence": "Licensing",
+    "sku": "Licence",
+    "source": "Source",
+    "type": "User type",
+    "domain": "Domain",
+    "sort": "Sort",
+    "page": "Page",
+    "per_page": "Rows per page",
 }
 
 
@@ -57,17 +66,13 @@ class TableQueryForm(forms.Form):
     domain = forms.CharField(required=False, max_length=255, strip=True)
     sort = forms.ChoiceField(required=False, choices=_sort_choices)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000_000)
-    per_page = forms.TypedChoiceField(required=False, coerce=int, choices=[(str(n), str(n)) for n in PAGE_SIZES])
+    per_page = forms.TypedChoiceField(
+        required=False, coerce=int, choices=[(str(n), str(n)) for n in PAGE_SIZES]
+    )
 
     def __init__(self, data, *, sku_ids=None):
         super().__init__(data)
         self._sku_ids = sku_ids
-
-    def clean_q(self):
-        value = self.cleaned_data["q"]
-        if "\x00" in value:
-            raise forms.ValidationError("The search contains a character that cannot be searched for.")
-        return value
 
     def clean_sku(self):
         value = self.cleaned_data["sku"]
@@ -150,7 +155,7 @@ def parse_table_query(data, *, sku_ids=None) -> TableQuery:
     errors = []
     for name, messages in form.errors.items():
         value = raw.get(name, "")
-        shown = value if len(value) <= 60 else value[:57] + "…"
+        shown = _CONTROL.sub("\ufffd", value if len(value) <= 60 else value[:57] + "…")
         errors.append(f"{PARAM_LABELS.get(name, name)} “{shown}” was ignored: {' '.join(messages)}")
     cleaned = form.cleaned_data
     values = {
@@ -170,7 +175,7 @@ def parse_table_query(data, *, sku_ids=None) -> TableQuery:
 
 
 def _first(data, name: str) -> str:
-    """The first value of ``name``; repeated parameters are not an error (links get concatenated)."""
+    """One value of ``name`` (the last, as QueryDict.get gives); a repeated parameter is not an error."""
     getter = getattr(data, "get", None)
     value = getter(name, "") if getter else ""
     return value if isinstance(value, str) else str(value)

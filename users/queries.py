@@ -70,7 +70,8 @@ def ordering(query: TableQuery) -> list:
     column = SORTABLE.get(query.sort_key) or SORTABLE["display_name"]
     desc = query.descending
     order = [
-        (F(name).desc(nulls_last=True) if desc else F(name).asc(nulls_last=True)) for name in column.sort_fields
+        (F(name).desc(nulls_last=True) if desc else F(name).asc(nulls_last=True))
+        for name in column.sort_fields
     ]
     order.append(F("pk").desc() if desc else F("pk").asc())
     return order
@@ -117,7 +118,13 @@ class Page:
 
     def window(self, size: int = 2) -> list[int | None]:
         """Page numbers to link: first, last and ``size`` either side of the current page; None = gap."""
-        pages = sorted({1, self.num_pages, *range(max(1, self.number - size), min(self.num_pages, self.number + size) + 1)})
+        pages = sorted(
+            {
+                1,
+                self.num_pages,
+                *range(max(1, self.number - size), min(self.num_pages, self.number + size) + 1),
+            }
+        )
         out: list[int | None] = []
         for previous, current in zip([0, *pages], pages, strict=False):
             if current - previous > 1:

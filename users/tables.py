@@ -112,7 +112,9 @@ def cell_licences(user: DirectoryUser) -> SafeString:
     names = [n for n in (user.license_names or "").split("; ") if n]
     if not names:
         return mark_safe('<span class="text-body-tertiary">Unlicensed</span>')  # noqa: S308 (constant)
-    shown = format_html_join("", '<span class="lic-chip">{}</span>', ((n,) for n in names[:LICENCE_CHIPS_SHOWN]))
+    shown = format_html_join(
+        "", '<span class="lic-chip">{}</span>', ((n,) for n in names[:LICENCE_CHIPS_SHOWN])
+    )
     extra = len(names) - LICENCE_CHIPS_SHOWN
     more = format_html('<span class="lic-more">+{}</span>', extra) if extra > 0 else ""
     return format_html('<span class="lic-list" title="{}">{}{}</span>', "\n".join(names), shown, more)
@@ -162,8 +164,12 @@ def cell_list(field: str) -> Callable[[DirectoryUser], SafeString]:
             return DASH
         if len(values) == 1:
             return format_html("{}", values[0])
-        return format_html('<span title="{}">{} <span class="lic-more">+{}</span></span>', "\n".join(values),
-                           values[0], len(values) - 1)
+        return format_html(
+            '<span title="{}">{} <span class="lic-more">+{}</span></span>',
+            "\n".join(values),
+            values[0],
+            len(values) - 1,
+        )
 
     return render
 
@@ -182,7 +188,9 @@ def cell_guid(user: DirectoryUser) -> SafeString:
 
 
 def cell_tenant(user: DirectoryUser) -> SafeString:
-    return format_html('<span class="tenant-name" title="{}">{}</span>', user.tenant.slug, user.tenant.display_name)
+    return format_html(
+        '<span class="tenant-name" title="{}">{}</span>', user.tenant.slug, user.tenant.display_name
+    )
 
 
 def _text_column(key, label, field, **kw) -> Column:
@@ -190,17 +198,43 @@ def _text_column(key, label, field, **kw) -> Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("tenant", "Tenant", cell_tenant, lambda u: u.tenant.display_name, ("tenant__display_name",),
-           default=True, multi_tenant_only=True),
-    Column("display_name", "Display name", cell_display_name, _text("display_name"), ("display_name",),
-           default=True, required=True),
+    Column(
+        "tenant",
+        "Tenant",
+        cell_tenant,
+        lambda u: u.tenant.display_name,
+        ("tenant__display_name",),
+        default=True,
+        multi_tenant_only=True,
+    ),
+    Column(
+        "display_name",
+        "Display name",
+        cell_display_name,
+        _text("display_name"),
+        ("display_name",),
+        default=True,
+        required=True,
+    ),
     _text_column("mail", "Email", "mail", default=True),
     _text_column("upn", "User principal name", "user_principal_name"),
     Column("licences", "Licences", cell_licences, export_licences, ("license_names",), default=True),
-    Column("enabled", "Sign-in", cell_enabled, lambda u: "Enabled" if u.account_enabled else "Disabled",
-           ("account_enabled",), default=True),
-    Column("synced", "Source", cell_synced, lambda u: "AD synced" if u.on_premises_sync_enabled else "Cloud",
-           ("on_premises_sync_enabled",), default=True),
+    Column(
+        "enabled",
+        "Sign-in",
+        cell_enabled,
+        lambda u: "Enabled" if u.account_enabled else "Disabled",
+        ("account_enabled",),
+        default=True,
+    ),
+    Column(
+        "synced",
+        "Source",
+        cell_synced,
+        lambda u: "AD synced" if u.on_premises_sync_enabled else "Cloud",
+        ("on_premises_sync_enabled",),
+        default=True,
+    ),
     _text_column("job_title", "Job title", "job_title"),
     _text_column("department", "Department", "department"),
     _text_column("office", "Office", "office_location"),
@@ -215,10 +249,20 @@ COLUMNS: tuple[Column, ...] = (
     Column("proxy_addresses", "Proxy addresses", cell_proxies, export_proxies),
     Column("last_sign_in", "Last sign-in", cell_last_sign_in, export_last_sign_in, ("last_sign_in",)),
     Column("mfa", "Per-user MFA", cell_mfa, export_mfa, ("per_user_mfa_state",)),
-    Column("created", "Created", _cell_time("created_datetime"), lambda u: _iso(u.created_datetime),
-           ("created_datetime",)),
-    Column("last_sync", "Last AD sync", _cell_time("on_premises_last_sync"),
-           lambda u: _iso(u.on_premises_last_sync), ("on_premises_last_sync",)),
+    Column(
+        "created",
+        "Created",
+        _cell_time("created_datetime"),
+        lambda u: _iso(u.created_datetime),
+        ("created_datetime",),
+    ),
+    Column(
+        "last_sync",
+        "Last AD sync",
+        _cell_time("on_premises_last_sync"),
+        lambda u: _iso(u.on_premises_last_sync),
+        ("on_premises_last_sync",),
+    ),
     Column("user_id", "User id", cell_guid, lambda u: str(u.user_id), css="text-nowrap"),
 )
 BY_KEY: dict[str, Column] = {c.key: c for c in COLUMNS}
@@ -236,7 +280,9 @@ def normalise_keys(keys: Iterable[str]) -> list[str]:
 def visible_columns(keys: Iterable[str], *, multi_tenant: bool) -> list[Column]:
     chosen = set(normalise_keys(keys))
     return [
-        c for c in COLUMNS if (c.multi_tenant_only and multi_tenant) or (not c.multi_tenant_only and c.key in chosen)
+        c
+        for c in COLUMNS
+        if (c.multi_tenant_only and multi_tenant) or (not c.multi_tenant_only and c.key in chosen)
     ]
 
 

@@ -92,7 +92,9 @@ class InProcessSandboxAdapter(BaseAdapter):
             content = b"".join(django_response.streaming_content)
         else:
             content = django_response.content
-        django_response.close()
+        # No django_response.close() here: ClientHandler has already closed it (or wraps the streaming
+        # iterator to do so) with close_old_connections disconnected. Closing again would fire
+        # request_finished with it connected and drop the test transaction's PostgreSQL connection.
 
         response = Response()
         response.status_code = django_response.status_code

@@ -10,7 +10,6 @@ correlation headers. Views read ``request.graph_tenant``, ``request.graph_claims
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 
 from django.contrib.auth.decorators import login_not_required
@@ -22,8 +21,6 @@ from . import switches
 from .errors import GraphProblem, graph_error, problem_response, stamp_correlation
 from .models import SandboxTenant
 from .tokens import GRAPH_AUDIENCE, TokenError, verify_access_token
-
-logger = logging.getLogger(__name__)
 
 # What Graph sends with a 401, so clients that read the challenge find the authority.
 WWW_AUTHENTICATE = (
@@ -67,7 +64,10 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
 
 def method_not_allowed(request: HttpRequest) -> HttpResponse:
     return graph_error(
-        405, "Request_BadRequest", "Specified HTTP method is not allowed for the request uri.", request=request
+        405,
+        "Request_BadRequest",
+        "Specified HTTP method is not allowed for the request uri.",
+        request=request,
     )
 
 

@@ -109,7 +109,9 @@ def _check_known_writable(changes: dict) -> None:
         if name.startswith("@") or "@odata." in name:
             continue  # annotations such as @odata.type are allowed in request bodies
         if name not in USER_PROPERTIES:
-            raise bad_request(f"Property '{name}' does not exist as a declared property or extension property.")
+            raise bad_request(
+                f"Property '{name}' does not exist as a declared property or extension property."
+            )
         if USER_PROPERTIES[name][1]:
             raise bad_request(f"Property '{name}' is read-only and cannot be set.")
 
@@ -144,7 +146,9 @@ def _password_profile(profile, *, required: bool) -> tuple[str | None, dict]:
         raise bad_request(PASSWORD_COMPLEXITY)
     stored = {
         "forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", False)),
-        "forceChangePasswordNextSignInWithMfa": bool(profile.get("forceChangePasswordNextSignInWithMfa", False)),
+        "forceChangePasswordNextSignInWithMfa": bool(
+            profile.get("forceChangePasswordNextSignInWithMfa", False)
+        ),
         "password": None,
     }
     return password, stored
@@ -266,7 +270,9 @@ def hard_delete_user(user: SandboxUser) -> None:
     """Permanent deletion: the row goes, a tombstone tells delta clients ``@removed: deleted``."""
     with transaction.atomic():
         version = next_version(user.tenant)
-        SandboxTombstone.objects.create(tenant=user.tenant, object_id=user.id, object_type="user", version=version)
+        SandboxTombstone.objects.create(
+            tenant=user.tenant, object_id=user.id, object_type="user", version=version
+        )
         user.delete()
 
 
@@ -319,7 +325,9 @@ def assign_license(user: SandboxUser, add_licenses, remove_licenses) -> SandboxU
     """POST /users/{id}/assignLicense: both lists required (may be empty)."""
     if add_licenses is None or remove_licenses is None:
         missing = "addLicenses" if add_licenses is None else "removeLicenses"
-        raise bad_request(f"The parameter '{missing}' in the request payload is not a valid parameter.", "BadRequest")
+        raise bad_request(
+            f"The parameter '{missing}' in the request payload is not a valid parameter.", "BadRequest"
+        )
     if not isinstance(add_licenses, list) or not isinstance(remove_licenses, list):
         raise bad_request("Invalid license assignment request.", "BadRequest")
     tenant = user.tenant
@@ -328,7 +336,9 @@ def assign_license(user: SandboxUser, add_licenses, remove_licenses) -> SandboxU
     for item in add_licenses:
         if not isinstance(item, dict) or "skuId" not in item:
             raise bad_request("Invalid license assignment request.", "BadRequest")
-        sku_id = _as_uuid(item["skuId"], f"License {item['skuId']} does not correspond to a valid company License.")
+        sku_id = _as_uuid(
+            item["skuId"], f"License {item['skuId']} does not correspond to a valid company License."
+        )
         if sku_id not in skus:
             raise bad_request(f"License {sku_id} does not correspond to a valid company License.")
         disabled = item.get("disabledPlans") or []
@@ -360,7 +370,9 @@ def assign_license(user: SandboxUser, add_licenses, remove_licenses) -> SandboxU
                 SandboxLicenseAssignment.objects.filter(user=user, sku=sku).update(disabled_plans=disabled)
                 continue
             if sku_consumed_units(locked) >= locked.prepaid_enabled:
-                raise bad_request(f"Subscription with SKU '{sku.sku_id}' does not have any available licenses.")
+                raise bad_request(
+                    f"Subscription with SKU '{sku.sku_id}' does not have any available licenses."
+                )
             SandboxLicenseAssignment.objects.create(user=user, sku=sku, disabled_plans=disabled)
         SandboxLicenseAssignment.objects.filter(user=user, sku__in=to_remove).delete()
         assigned, plans, states = _license_properties(user)
@@ -392,7 +404,9 @@ def _check_group_writable(group: SandboxGroup) -> None:
             "or objects currently undergoing migration."
         )
     if group.membership_rule or "DynamicMembership" in (group.group_types or []):
-        raise bad_request("Insufficient privileges to complete the operation. Members of a dynamic group cannot be added or removed.")
+        raise bad_request(
+            "Insufficient privileges to complete the operation. Members of a dynamic group cannot be added or removed."
+        )
     if group_kind(group) in {"mailEnabledSecurity", "distribution"}:
         raise bad_request("Cannot Update a mail-enabled security groups and or distribution list.")
 

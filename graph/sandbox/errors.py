@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 
-JSON_CONTENT_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+JSON_CONTENT_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
 
 
 class GraphProblem(Exception):
@@ -88,4 +90,6 @@ def graph_error(
 
 
 def problem_response(problem: GraphProblem, request: HttpRequest) -> HttpResponse:
-    return graph_error(problem.status, problem.code, problem.message, request=request, headers=problem.headers)
+    return graph_error(
+        problem.status, problem.code, problem.message, request=request, headers=problem.headers
+    )

@@ -271,7 +271,14 @@ class ListQuery:
 
     def fingerprint(self, path: str) -> str:
         """Binds a $skiptoken to the query it was issued for."""
-        parts = [path, ",".join(self.select or []), self.filter_text, str(self.search_q), str(self.orderby), str(self.count)]
+        parts = [
+            path,
+            ",".join(self.select or []),
+            self.filter_text,
+            str(self.search_q),
+            str(self.orderby),
+            str(self.count),
+        ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -296,7 +303,9 @@ def parse_top(raw: str | None, maximum: int) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive.") from None
+        raise bad_request(
+            f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive."
+        ) from None
     if not 1 <= value <= maximum:
         raise bad_request(f"Invalid page size specified: '{raw}'. Must be between 1 and {maximum} inclusive.")
     return value
@@ -313,7 +322,9 @@ def parse_orderby(raw: str | None, spec: EntitySpec) -> tuple[str, bool] | None:
         raise bad_request(f"Invalid $orderby clause '{raw}'.", code="BadRequest")
     name = words[0]
     if name not in spec.selectable:
-        raise bad_request(f"Could not find a property named '{name}' on type '{spec.graph_type}'.", code="BadRequest")
+        raise bad_request(
+            f"Could not find a property named '{name}' on type '{spec.graph_type}'.", code="BadRequest"
+        )
     if name not in spec.sortable:
         raise unsupported_query(f"Sorting not supported for the '{name}' property.")
     return name, len(words) == 2 and words[1].lower() == "desc"
@@ -328,13 +339,19 @@ def parse_search(raw: str, spec: EntitySpec) -> Q:
     while pos < len(raw):
         match = _SEARCH_CLAUSE.match(raw, pos)
         if not match:
-            raise bad_request(f"Syntax error: character '{raw[pos]}' is not valid at position {pos} in '{raw}'.", "BadRequest")
+            raise bad_request(
+                f"Syntax error: character '{raw[pos]}' is not valid at position {pos} in '{raw}'.",
+                "BadRequest",
+            )
         terms.append(match.group(1))
         pos = match.end()
         if pos < len(raw):
             word = re.match(r"(AND|OR)\s*", raw[pos:])
             if not word:
-                raise bad_request(f"Syntax error: character '{raw[pos]}' is not valid at position {pos} in '{raw}'.", "BadRequest")
+                raise bad_request(
+                    f"Syntax error: character '{raw[pos]}' is not valid at position {pos} in '{raw}'.",
+                    "BadRequest",
+                )
             ops.append(word.group(1))
             pos += word.end()
     if not terms or len(ops) != len(terms) - 1:
@@ -354,7 +371,8 @@ def _search_clause(term: str, spec: EntitySpec) -> Q:
     name, sep, text = term.partition(":")
     if not sep:
         raise bad_request(
-            f"Invalid search clause '{term}': the property name is required, as in \"displayName:value\".", "BadRequest"
+            f"Invalid search clause '{term}': the property name is required, as in \"displayName:value\".",
+            "BadRequest",
         )
     if name not in spec.searchable:
         raise unsupported_query(f"Search is not supported for the '{name}' property.")

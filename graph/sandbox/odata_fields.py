@@ -9,6 +9,7 @@ never contain quotes).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,13 +18,32 @@ from django.db.models import Exists, OuterRef, Q
 from .errors import GraphProblem, bad_request, unsupported_query
 from .user_schema import USER_FILTERABLE, USER_PROPERTIES
 
-_EDM = {"str": "Edm.String", "bool": "Edm.Boolean", "datetime": "Edm.DateTimeOffset", "guid": "Edm.Guid", "int": "Edm.Int32"}
-_LITERAL_EDM = {"string": "Edm.String", "bool": "Edm.Boolean", "datetime": "Edm.DateTimeOffset", "guid": "Edm.Guid", "number": "Edm.Int32"}
+_EDM = {
+    "str": "Edm.String",
+    "bool": "Edm.Boolean",
+    "datetime": "Edm.DateTimeOffset",
+    "guid": "Edm.Guid",
+    "int": "Edm.Int32",
+}
+_LITERAL_EDM = {
+    "string": "Edm.String",
+    "bool": "Edm.Boolean",
+    "datetime": "Edm.DateTimeOffset",
+    "guid": "Edm.Guid",
+    "number": "Edm.Int32",
+}
 _ORM_OP = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 
 
 def _incompatible(kind: str, literal, op: str) -> GraphProblem:
-    names = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual", "lt": "LessThan", "le": "LessThanOrEqual"}
+    names = {
+        "eq": "Equal",
+        "ne": "NotEqual",
+        "gt": "GreaterThan",
+        "ge": "GreaterThanOrEqual",
+        "lt": "LessThan",
+        "le": "LessThanOrEqual",
+    }
     return bad_request(
         "A binary operator with incompatible types was detected. Found operand types "
         f"'{_EDM.get(kind, kind)}' and '{_LITERAL_EDM.get(literal.kind, literal.kind)}' for operator kind "
@@ -57,7 +77,10 @@ class ScalarField:
         if self.kind == "bool" and literal.kind == "bool":
             return literal.value
         if self.kind == "guid" and literal.kind in {"guid", "string"}:
-            return str(literal.value).lower()
+            try:
+                return str(uuid.UUID(str(literal.value)))
+            except ValueError:
+                raise bad_request(f"Invalid object identifier '{literal.value}'.") from None
         if self.kind == "datetime" and literal.kind == "datetime":
             return _graph_datetime(literal.value) if self.is_json else literal.value
         if self.kind == "int" and literal.kind == "number":
@@ -75,19 +98,25 @@ class ScalarField:
         value = self._value(literal, op)
         if value is None:
             if op != "eq":
-                raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{self.name}'.")
+                raise unsupported_query(
+                    f"Unsupported or invalid query filter clause specified for property '{self.name}'."
+                )
             return self._null()
         if op == "eq":
             if self.kind == "str" and not self.lowered:
                 return Q(**{f"{self.lookup}__iexact": value})
             return Q(**{self.lookup: value})
         if self.kind == "bool":
-            raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{self.name}'.")
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property '{self.name}'."
+            )
         return Q(**{f"{self.lookup}__{_ORM_OP[op]}": value})
 
     def function(self, name: str, literal) -> Q:
         if self.kind != "str" or literal.kind != "string":
-            raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{self.name}'.")
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property '{self.name}'."
+            )
         value = literal.value.lower() if self.lowered else literal.value
         suffix = "startswith" if name == "startswith" else "endswith"
         return Q(**{f"{self.lookup}__{suffix if self.lowered else 'i' + suffix}": value})
@@ -112,20 +141,29 @@ class StringCollection:
     def _leaf(self, var: str, node) -> Q:
         if node.op == "or":
             return self._leaf(var, node.args[0]) | self._leaf(var, node.args[1])
-        if node.op == "cmp" and node.args[0] == "eq" and node.args[1] == (var,) and node.args[2].kind == "string":
+        if (
+            node.op == "cmp"
+            and node.args[0] == "eq"
+            and node.args[1] == (var,)
+            and node.args[2].kind == "string"
+        ):
             return Q(**{f"{self.lookup}__icontains": f'"{node.args[2].value}"'})
         if node.op == "func" and node.args[1] == (var,) and node.args[2].kind == "string":
             value = node.args[2].value
             pattern = f'"{value}' if node.args[0] == "startswith" else f'{value}"'
             return Q(**{f"{self.lookup}__icontains": pattern})
-        raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{self.name}'.")
+        raise unsupported_query(
+            f"Unsupported or invalid query filter clause specified for property '{self.name}'."
+        )
 
     def any(self, var: str, inner) -> Q:
         return self._leaf(var, inner)
 
     def count(self, op: str, literal) -> Q:
         if op not in {"eq", "ne"} or literal.kind != "number" or literal.value != 0:
-            raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{self.name}'.")
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property '{self.name}'."
+            )
         non_empty = Q(**{f"{self.lookup}__icontains": '"'})
         empty = Q(**{f"{self.lookup}__isnull": True}) | ~non_empty
         return empty if op == "eq" else non_empty
@@ -150,17 +188,19 @@ class LicenseCollection:
             if literal.kind not in {"guid", "string"}:
                 raise _incompatible("guid", literal, "eq")
             try:
-                import uuid
-
                 sku_id = uuid.UUID(str(literal.value))
             except ValueError:
                 raise bad_request(f"Invalid GUID value '{literal.value}'.", code="BadRequest") from None
             return Q(self._exists(sku__sku_id=sku_id))
-        raise unsupported_query("Unsupported or invalid query filter clause specified for property 'assignedLicenses'.")
+        raise unsupported_query(
+            "Unsupported or invalid query filter clause specified for property 'assignedLicenses'."
+        )
 
     def count(self, op: str, literal) -> Q:
         if op not in {"eq", "ne"} or literal.kind != "number" or literal.value != 0:
-            raise unsupported_query("Unsupported or invalid query filter clause specified for property 'assignedLicenses'.")
+            raise unsupported_query(
+                "Unsupported or invalid query filter clause specified for property 'assignedLicenses'."
+            )
         exists = Q(self._exists())
         return ~exists if op == "eq" else exists
 
@@ -174,22 +214,35 @@ class EntitySpec:
     selectable: frozenset[str]
     sortable: dict[str, str]  # graph property -> model column
     searchable: frozenset[str] = frozenset()
-    query_options: frozenset[str] = frozenset({"$select", "$filter", "$top", "$orderby", "$count", "$search", "$skiptoken"})
+    query_options: frozenset[str] = frozenset(
+        {"$select", "$filter", "$top", "$orderby", "$count", "$search", "$skiptoken"}
+    )
     count_needs_eventual: bool = True
     filterable_json: frozenset[str] = field(default_factory=frozenset)
 
     def _unknown(self, name: str) -> GraphProblem:
-        return bad_request(f"Could not find a property named '{name}' on type '{self.graph_type}'.", code="BadRequest")
+        return bad_request(
+            f"Could not find a property named '{name}' on type '{self.graph_type}'.", code="BadRequest"
+        )
 
     def field_for(self, path: tuple[str, ...]) -> ScalarField:
         name = path[0]
+        if "/".join(path) in self.fields:
+            return self.fields["/".join(path)]
         if len(path) != 1:
-            raise unsupported_query(f"Unsupported or invalid query filter clause specified for property '{name}' of resource '{self.entity_name}'.")
+            raise unsupported_query(
+                f"Unsupported or invalid query filter clause specified for property '{name}' of resource '{self.entity_name}'."
+            )
         if name in self.fields:
             return self.fields[name]
         if name in self.filterable_json:
             kind = USER_PROPERTIES.get(name, ("str", False))[0]
-            return ScalarField(name, kind if kind in {"str", "bool", "datetime", "int"} else "str", f"properties__{name}", is_json=True)
+            return ScalarField(
+                name,
+                kind if kind in {"str", "bool", "datetime", "int"} else "str",
+                f"properties__{name}",
+                is_json=True,
+            )
         if name in self.selectable:
             raise unsupported_query(
                 f"Unsupported or invalid query filter clause specified for property '{name}' of resource '{self.entity_name}'."
@@ -208,7 +261,15 @@ class EntitySpec:
 
 
 def _user_filterable_json() -> frozenset[str]:
-    indexed = {"id", "userPrincipalName", "displayName", "mail", "accountEnabled", "userType", "createdDateTime"}
+    indexed = {
+        "id",
+        "userPrincipalName",
+        "displayName",
+        "mail",
+        "accountEnabled",
+        "userType",
+        "createdDateTime",
+    }
     return frozenset(
         name
         for name in USER_FILTERABLE
@@ -229,6 +290,16 @@ USER_SPEC = EntitySpec(
         "createdDateTime": ScalarField("createdDateTime", "datetime", "created_datetime"),
         "givenName": ScalarField("givenName", "str", "properties__givenName", is_json=True),
         "surname": ScalarField("surname", "str", "properties__surname", is_json=True),
+        **{
+            f"signInActivity/{name}": ScalarField(
+                f"signInActivity/{name}", "datetime", f"properties__signInActivity__{name}", is_json=True
+            )
+            for name in (
+                "lastSignInDateTime",
+                "lastNonInteractiveSignInDateTime",
+                "lastSuccessfulSignInDateTime",
+            )
+        },
     },
     collections={
         "assignedLicenses": LicenseCollection(),

@@ -20,19 +20,23 @@ FIRST_NAMES = (
 ).split()
 
 LAST_NAMES = (
-    "Abe Adeyemi Ahmadi Akhtar Almeida Andersen Andersson Antonelli Bakker Banerjee Barros Becker Bergström "
-    "Bianchi Brown Bui Campbell Cao Carvalho Castillo Chakraborty Chang Chaudhry Chen Cho Costa Cruz Dang "
-    "Das Dubois Dumont Eriksen Esposito Evans Fernández Fischer Fontaine Forsberg Fujita Garcia García Gonzalez "
-    "Gruber Gupta Haddad Hansen Hashemi Herrera Hoffmann Horvát Hosseini Huang Hughes Ibrahim Ito Ivanova "
-    "Jansen Jensen Johansson Johnson Jovanović Kaya Kelly Khan Kim Kobayashi Kowalski Kozlov Kumar Lambert "
-    "Larsen Laurent Lee Lehmann Li Lim Lindqvist Liu Lopez López Lund MacDonald Mahmoud Martin Martínez Meyer "
-    "Mendes Mensah Moreau Morales Müller Murphy Nakamura Nguyen Nielsen Novák Nowak Nunes Obi O'Brien Okafor "
-    "Okonkwo Olsen Oliveira Owusu Özdemir Park Patel Pereira Petrov Pham Popescu Qureshi Ramírez Rao Reddy "
-    "Richter Rivera Rodrigues Romano Rossi Russo Said Saito Sánchez Santos Schmidt Schneider Schulz Shah "
-    "Sharma Silva Singh Smith Sokolov Suzuki Svensson Takahashi Tanaka Tran Van der Berg Varga Vasquez "
-    "Vogel Wagner Walker Wang Weber Williams Wilson Wójcik Wright Wu Xu Yamamoto Yang Yıldız Yilmaz Zhang "
-    "Zhou Zimmermann"
-).replace("Van der Berg", "Van-der-Berg").split()
+    (
+        "Abe Adeyemi Ahmadi Akhtar Almeida Andersen Andersson Antonelli Bakker Banerjee Barros Becker Bergström "
+        "Bianchi Brown Bui Campbell Cao Carvalho Castillo Chakraborty Chang Chaudhry Chen Cho Costa Cruz Dang "
+        "Das Dubois Dumont Eriksen Esposito Evans Fernández Fischer Fontaine Forsberg Fujita Garcia García Gonzalez "
+        "Gruber Gupta Haddad Hansen Hashemi Herrera Hoffmann Horvát Hosseini Huang Hughes Ibrahim Ito Ivanova "
+        "Jansen Jensen Johansson Johnson Jovanović Kaya Kelly Khan Kim Kobayashi Kowalski Kozlov Kumar Lambert "
+        "Larsen Laurent Lee Lehmann Li Lim Lindqvist Liu Lopez López Lund MacDonald Mahmoud Martin Martínez Meyer "
+        "Mendes Mensah Moreau Morales Müller Murphy Nakamura Nguyen Nielsen Novák Nowak Nunes Obi O'Brien Okafor "
+        "Okonkwo Olsen Oliveira Owusu Özdemir Park Patel Pereira Petrov Pham Popescu Qureshi Ramírez Rao Reddy "
+        "Richter Rivera Rodrigues Romano Rossi Russo Said Saito Sánchez Santos Schmidt Schneider Schulz Shah "
+        "Sharma Silva Singh Smith Sokolov Suzuki Svensson Takahashi Tanaka Tran Van der Berg Varga Vasquez "
+        "Vogel Wagner Walker Wang Weber Williams Wilson Wójcik Wright Wu Xu Yamamoto Yang Yıldız Yilmaz Zhang "
+        "Zhou Zimmermann"
+    )
+    .replace("Van der Berg", "Van-der-Berg")
+    .split()
+)
 
 # department -> job titles (the first one is the most common)
 DEPARTMENTS = {
@@ -41,11 +45,26 @@ DEPARTMENTS = {
     "Finance": ["Accountant", "Financial Analyst", "Finance Manager", "Accounts Payable Clerk"],
     "Human Resources": ["HR Advisor", "Recruiter", "HR Business Partner", "People Operations Lead"],
     "IT": ["Service Desk Analyst", "Systems Administrator", "Network Engineer", "IT Manager"],
-    "Operations": ["Operations Coordinator", "Logistics Planner", "Warehouse Supervisor", "Operations Manager"],
+    "Operations": [
+        "Operations Coordinator",
+        "Logistics Planner",
+        "Warehouse Supervisor",
+        "Operations Manager",
+    ],
     "Engineering": ["Software Engineer", "Senior Software Engineer", "QA Engineer", "Engineering Manager"],
-    "Customer Service": ["Customer Service Agent", "Support Specialist", "Team Lead", "Customer Success Manager"],
+    "Customer Service": [
+        "Customer Service Agent",
+        "Support Specialist",
+        "Team Lead",
+        "Customer Success Manager",
+    ],
     "Legal": ["Paralegal", "Legal Counsel", "Compliance Officer"],
-    "Executive": ["Chief Executive Officer", "Chief Financial Officer", "Chief Operating Officer", "Executive Assistant"],
+    "Executive": [
+        "Chief Executive Officer",
+        "Chief Financial Officer",
+        "Chief Operating Officer",
+        "Executive Assistant",
+    ],
 }
 DEPARTMENT_WEIGHTS = {
     "Sales": 18, "Marketing": 8, "Finance": 8, "Human Resources": 5, "IT": 7, "Operations": 16,
@@ -55,9 +74,36 @@ DEPARTMENT_WEIGHTS = {
 # offices: (officeLocation, streetAddress, city, state, postalCode, country, usageLocation, phone prefix)
 OFFICES = {
     "GB": [
-        ("London HQ", "1 Finsbury Avenue", "London", "England", "EC2M 2PF", "United Kingdom", "GB", "+44 20 7946"),
-        ("Manchester", "3 Hardman Street", "Manchester", "England", "M3 3HF", "United Kingdom", "GB", "+44 161 496"),
-        ("Edinburgh", "50 Lothian Road", "Edinburgh", "Scotland", "EH3 9WJ", "United Kingdom", "GB", "+44 131 496"),
+        (
+            "London HQ",
+            "1 Finsbury Avenue",
+            "London",
+            "England",
+            "EC2M 2PF",
+            "United Kingdom",
+            "GB",
+            "+44 20 7946",
+        ),
+        (
+            "Manchester",
+            "3 Hardman Street",
+            "Manchester",
+            "England",
+            "M3 3HF",
+            "United Kingdom",
+            "GB",
+            "+44 161 496",
+        ),
+        (
+            "Edinburgh",
+            "50 Lothian Road",
+            "Edinburgh",
+            "Scotland",
+            "EH3 9WJ",
+            "United Kingdom",
+            "GB",
+            "+44 131 496",
+        ),
     ],
     "US": [
         ("Seattle HQ", "1200 Fifth Avenue", "Seattle", "WA", "98101", "United States", "US", "+1 206 555"),
@@ -66,8 +112,26 @@ OFFICES = {
         ("Toronto", "100 King Street West", "Toronto", "ON", "M5X 1A9", "Canada", "CA", "+1 416 555"),
     ],
     "NL": [
-        ("Amsterdam", "Gustav Mahlerlaan 10", "Amsterdam", "Noord-Holland", "1082 PP", "Netherlands", "NL", "+31 20 794"),
-        ("Rotterdam", "Wilhelminakade 91", "Rotterdam", "Zuid-Holland", "3072 AP", "Netherlands", "NL", "+31 10 794"),
+        (
+            "Amsterdam",
+            "Gustav Mahlerlaan 10",
+            "Amsterdam",
+            "Noord-Holland",
+            "1082 PP",
+            "Netherlands",
+            "NL",
+            "+31 20 794",
+        ),
+        (
+            "Rotterdam",
+            "Wilhelminakade 91",
+            "Rotterdam",
+            "Zuid-Holland",
+            "3072 AP",
+            "Netherlands",
+            "NL",
+            "+31 10 794",
+        ),
     ],
     "DE": [
         ("München", "Leopoldstraße 8", "München", "Bayern", "80802", "Germany", "DE", "+49 89 5550"),
@@ -80,12 +144,31 @@ OFFICES = {
 }
 MOBILE_PREFIX = {"GB": "+44 7700 900", "US": "+1 425 555", "CA": "+1 647 555", "NL": "+31 6 1234",
                  "DE": "+49 151 5550", "AU": "+61 491 570"}  # fmt: skip
-PREFERRED_LANGUAGE = {"GB": "en-GB", "US": "en-US", "CA": "en-CA", "NL": "nl-NL", "DE": "de-DE", "AU": "en-AU"}
+PREFERRED_LANGUAGE = {
+    "GB": "en-GB",
+    "US": "en-US",
+    "CA": "en-CA",
+    "NL": "nl-NL",
+    "DE": "de-DE",
+    "AU": "en-AU",
+}
 
 # Companies whose people turn up as B2B guests; a tenant never invites from its own domain.
-GUEST_DOMAINS = ("fabrikam.com", "adatum.com", "litwareinc.com", "wingtiptoys.com", "gmail.com", "outlook.com")
+GUEST_DOMAINS = (
+    "fabrikam.com",
+    "adatum.com",
+    "litwareinc.com",
+    "wingtiptoys.com",
+    "gmail.com",
+    "outlook.com",
+)
 
-SHARED_MAILBOXES = (("info", "Info"), ("accounts", "Accounts"), ("reception", "Reception"), ("careers", "Careers"))
+SHARED_MAILBOXES = (
+    ("info", "Info"),
+    ("accounts", "Accounts"),
+    ("reception", "Reception"),
+    ("careers", "Careers"),
+)
 
 ADMIN_ROLES = {
     "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",

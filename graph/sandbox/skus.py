@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-NAMES_CSV = DATA_DIR / "m365-sku-names.csv"
+NAMES_CSV = DATA_DIR.parent.parent / "data" / "m365-sku-names.csv"  # the catalogue shared with users.skus
 PLANS_CSV = DATA_DIR / "m365-sku-service-plans.csv"
 
 AAD_PREMIUM_PLAN = "41781fb2-bc02-4b7c-bd55-b576c07bb09d"
@@ -45,11 +45,15 @@ class SkuInfo:
     @property
     def has_exchange(self) -> bool:
         """A mailbox comes with this SKU (a real Exchange Online plan, not just the foundation)."""
-        return any(p.name.startswith("EXCHANGE_S_") and p.name != "EXCHANGE_S_FOUNDATION" for p in self.service_plans)
+        return any(
+            p.name.startswith("EXCHANGE_S_") and p.name != "EXCHANGE_S_FOUNDATION" for p in self.service_plans
+        )
 
     @property
     def has_archive(self) -> bool:
-        return any(p.name in {"EXCHANGE_S_ENTERPRISE", "EXCHANGE_S_ARCHIVE_ADDON"} for p in self.service_plans)
+        return any(
+            p.name in {"EXCHANGE_S_ENTERPRISE", "EXCHANGE_S_ARCHIVE_ADDON"} for p in self.service_plans
+        )
 
     def graph_service_plans(self) -> list[dict]:
         """The subscribedSku.servicePlans shape stored in SandboxSku.service_plans."""

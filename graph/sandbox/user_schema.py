@@ -123,7 +123,9 @@ NOT_IN_COLLECTION: frozenset[str] = frozenset(
 )
 
 # Writable on create/update but never nullable in practice (Graph rejects null for these).
-NOT_NULLABLE: frozenset[str] = frozenset({"accountEnabled", "displayName", "mailNickname", "userPrincipalName"})
+NOT_NULLABLE: frozenset[str] = frozenset(
+    {"accountEnabled", "displayName", "mailNickname", "userPrincipalName"}
+)
 
 # Collections default to [] rather than null in Graph's JSON.
 COLLECTION_KINDS = frozenset({"strlist", "list"})

@@ -80,9 +80,18 @@
     return element && window.bootstrap ? window.bootstrap.Modal.getOrCreateInstance(element) : null;
   }
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "modal-content") {
-      var instance = modal();
-      if (instance) instance.show();
+    var target = event.detail.target;
+    if (target && target.id === "modal-content") {
+      var element = document.getElementById("modal");
+      if (element.classList.contains("show")) {
+        // A re-rendered form (validation errors): the focused button was replaced, so move focus to the
+        // first field in error, keeping keyboard users (and Esc) inside the dialog.
+        var invalid = target.querySelector(".is-invalid, [autofocus], input:not([type=hidden])");
+        if (invalid) invalid.focus();
+      } else {
+        var instance = modal();
+        if (instance) instance.show();
+      }
     }
   });
   document.body.addEventListener("closeModal", function () {

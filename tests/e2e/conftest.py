@@ -71,9 +71,12 @@ def browser_page(chromium, live_server):
 
 @pytest.fixture
 def seeded(transactional_db, django_user_model):
-    from tenants.models import PartnerConnection, Tenant, TenantDomain
+    from django.utils import timezone
 
-    technician = django_user_model.objects.create_user(username="tech", password=PASSWORD, is_staff=True)
+    from tenants.models import PartnerConnection, TechnicianProfile, Tenant, TenantDomain
+
+    technician = django_user_model.objects.create_user(username="tech", password=PASSWORD)
+    TechnicianProfile.objects.create(user=technician, role=TechnicianProfile.Role.ADMIN, scope=TechnicianProfile.Scope.ALL)
     connection = PartnerConnection.objects.create(
         name="Contoso Partner", partner_tenant_id=uuid.uuid4(), client_id=uuid.uuid4(), client_secret="x"
     )
@@ -84,8 +87,6 @@ def seeded(transactional_db, django_user_model):
         ("Tailspin Toys", "tailspintoys.com", {"last_sync_status": Tenant.SyncStatus.FAILED, "last_sync_error": "AADSTS50020: user account does not exist in tenant"}),
         ("Adatum Corporation", "adatum.com", {"enabled": False}),
     ):
-        from django.utils import timezone
-
         if "has_entra_p2" in extra or "has_hybrid_sync" in extra:
             extra = {**extra, "capabilities_checked_at": timezone.now(), "last_sync_status": Tenant.SyncStatus.OK, "last_sync_at": timezone.now()}
         tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), connection=connection, display_name=name, default_domain=domain, **extra)

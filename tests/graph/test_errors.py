@@ -166,3 +166,11 @@ def test_exchange_detail_without_separators_and_concurrency_text():
     text = "You have reached the maximum number of concurrent requests per tenant. Please wait and try again"
     error = exchange_error_from_body(500, text, {"Retry-After": "2"})
     assert isinstance(error, ThrottledError) and error.retry_after == 2
+
+
+def test_expired_delta_token_codes_map_to_gone_even_as_400():
+    from graph.errors import GoneError, graph_error_from_body
+
+    for code in ("syncStateNotFound", "syncStateInvalid", "resyncRequired"):
+        error = graph_error_from_body(400, {"error": {"code": code, "message": "Resync required."}})
+        assert isinstance(error, GoneError), code

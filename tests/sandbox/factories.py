@@ -95,16 +95,23 @@ def add_member_row(group: SandboxGroup, user: SandboxUser) -> None:
     SandboxGroupMember.objects.create(group=group, user=user)
 
 
-def make_role(tenant: SandboxTenant, name: str = "User Administrator", *members: SandboxUser) -> SandboxDirectoryRole:
+def make_role(
+    tenant: SandboxTenant, name: str = "User Administrator", *members: SandboxUser
+) -> SandboxDirectoryRole:
     role = SandboxDirectoryRole.objects.create(
-        tenant=tenant, role_template_id=uuid.uuid5(uuid.NAMESPACE_DNS, name), display_name=name, description=name
+        tenant=tenant,
+        role_template_id=uuid.uuid5(uuid.NAMESPACE_DNS, name),
+        display_name=name,
+        description=name,
     )
     for user in members:
         SandboxRoleMember.objects.create(role=role, user=user)
     return role
 
 
-def make_gdap(partner: SandboxTenant, customer: SandboxTenant, status: str = "active") -> SandboxGdapRelationship:
+def make_gdap(
+    partner: SandboxTenant, customer: SandboxTenant, status: str = "active"
+) -> SandboxGdapRelationship:
     return SandboxGdapRelationship.objects.create(
         partner=partner, customer=customer, display_name=f"{partner} - {customer}", status=status
     )
@@ -150,9 +157,17 @@ class GraphCaller:
             kwargs = {"data": json.dumps(body), "content_type": "application/json"}
         response = getattr(self.client, method.lower())(url, **kwargs, **extra)
         # The beta OpenAPI subset only describes /authentication, so beta answers are not schema-checked.
-        if validate and self.version == "v1.0" and response.get("Content-Type", "").startswith("application/json"):
+        if (
+            validate
+            and self.version == "v1.0"
+            and response.get("Content-Type", "").startswith("application/json")
+        ):
             validate_response(
-                method, url, response.status_code, headers={"Content-Type": "application/json"}, body=response.content
+                method,
+                url,
+                response.status_code,
+                headers={"Content-Type": "application/json"},
+                body=response.content,
             )
         return response
 

@@ -47,7 +47,10 @@ def test_initial_round_pages_with_select_then_delta_link(graph, tenant):
     assert pages == 2
     assert len(items) == 130
     assert all(set(item) == {"id", "displayName", "department"} for item in items)
-    assert delta_link.startswith("http://testserver/sandbox/graph/v1.0/users/delta?$deltatoken=") or "deltatoken" in delta_link
+    assert (
+        delta_link.startswith("http://testserver/sandbox/graph/v1.0/users/delta?$deltatoken=")
+        or "deltatoken" in delta_link
+    )
     # nothing changed: an empty round and a new deltaLink
     again, _, _ = _drain(graph, delta_link)
     assert again == []
@@ -87,7 +90,7 @@ def test_expired_delta_token_answers_410_with_fresh_start(graph, tenant):
     tenant.save()
     response = graph.get(delta_link)
     assert response.status_code == 410
-    assert response.json()["error"]["code"] == "resyncRequired"
+    assert response.json()["error"]["code"] == "syncStateNotFound"
     location = response["Location"]
     assert urlsplit(location).path == "/sandbox/graph/v1.0/users/delta"
     assert parse_qs(urlsplit(location).query) == {"$select": ["displayName"]}

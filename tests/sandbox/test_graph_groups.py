@@ -45,7 +45,10 @@ def test_member_of_lists_all_kinds(graph, world):
     assert by_name["microsoft365 group"]["groupTypes"] == ["Unified"]
     assert by_name["distribution group"]["mailEnabled"] is True
     assert by_name["distribution group"]["securityEnabled"] is False
-    assert by_name["mailEnabledSecurity group"]["mailEnabled"] and by_name["mailEnabledSecurity group"]["securityEnabled"]
+    assert (
+        by_name["mailEnabledSecurity group"]["mailEnabled"]
+        and by_name["mailEnabledSecurity group"]["securityEnabled"]
+    )
     assert by_name["dynamic group"]["membershipRule"]
     assert by_name["synced group"]["onPremisesSyncEnabled"] is True
     assert by_name["User Administrator"]["roleTemplateId"] == str(world["role"].role_template_id)
@@ -78,9 +81,16 @@ def test_groups_filters(graph, world):
         return sorted(g["displayName"] for g in response.json()["value"])
 
     assert names("groupTypes/any(c:c eq 'Unified')") == ["microsoft365 group"]
-    assert names("mailEnabled eq true and securityEnabled eq false") == ["distribution group", "microsoft365 group"]
+    assert names("mailEnabled eq true and securityEnabled eq false") == [
+        "distribution group",
+        "microsoft365 group",
+    ]
     assert names("startswith(displayName,'dyn')") == ["dynamic group"]
-    assert names("securityEnabled eq true and mailEnabled eq false") == ["dynamic group", "security group", "synced group"]
+    assert names("securityEnabled eq true and mailEnabled eq false") == [
+        "dynamic group",
+        "security group",
+        "synced group",
+    ]
     selected = graph.get("groups?$select=displayName,mailEnabled&$top=2").json()
     assert set(selected["value"][0]) == {"id", "displayName", "mailEnabled"}
     assert "@odata.nextLink" in selected
@@ -136,7 +146,9 @@ def test_members_of_non_writable_groups(graph, tenant, world, kind, fragment):
 def test_add_member_bad_references(graph, tenant, world):
     group = world["groups"]["security"]
     assert graph("POST", f"groups/{group.id}/members/$ref", {}, validate=False).status_code == 400
-    missing = {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/11111111-1111-1111-1111-111111111111"}
+    missing = {
+        "@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/11111111-1111-1111-1111-111111111111"
+    }
     assert graph("POST", f"groups/{group.id}/members/$ref", missing).status_code == 404
     stranger = make_user(make_tenant("Fabrikam"), "sam")
     assert graph("POST", f"groups/{group.id}/members/$ref", _ref(stranger)).status_code == 404

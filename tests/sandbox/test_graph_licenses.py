@@ -24,7 +24,10 @@ def graph(client, tenant):
 
 
 def _assign(graph, user, add=(), remove=(), path="assignLicense"):
-    body = {"addLicenses": [{"skuId": str(s), "disabledPlans": []} for s in add], "removeLicenses": [str(s) for s in remove]}
+    body = {
+        "addLicenses": [{"skuId": str(s), "disabledPlans": []} for s in add],
+        "removeLicenses": [str(s) for s in remove],
+    }
     return graph("POST", f"users/{user.id}/{path}", body)
 
 
@@ -83,12 +86,18 @@ def test_assign_rules(graph, tenant):
     make_sku(tenant)
     user = make_user(tenant, "adele")
     response = _assign(graph, user, add=[E3_SKU])
-    assert response.json()["error"]["message"] == "License assignment cannot be done for user with invalid usage location."
+    assert (
+        response.json()["error"]["message"]
+        == "License assignment cannot be done for user with invalid usage location."
+    )
     graph("PATCH", f"users/{user.id}", {"usageLocation": "GB"})
     unknown = uuid.uuid4()
     response = _assign(graph, user, add=[unknown])
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == f"License {unknown} does not correspond to a valid company License."
+    assert (
+        response.json()["error"]["message"]
+        == f"License {unknown} does not correspond to a valid company License."
+    )
     response = graph("POST", f"users/{user.id}/assignLicense", {"addLicenses": []}, validate=False)
     assert response.status_code == 400
     response = _assign(graph, user, remove=[E3_SKU])

@@ -55,7 +55,9 @@ def test_create_returns_201_with_default_properties_and_stores_only_a_hash(graph
     assert row.version == tenant.__class__.objects.get(pk=tenant.pk).change_counter
 
 
-@pytest.mark.parametrize("missing", ["accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"])
+@pytest.mark.parametrize(
+    "missing", ["accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"]
+)
 def test_create_requires_each_required_property(graph, missing):
     body = _new_user()
     del body[missing]
@@ -81,7 +83,9 @@ def test_create_rejects_unverified_domain_even_if_known(graph, tenant):
 
 def test_create_rejects_taken_upn_and_proxy_address(graph, tenant):
     assert graph("POST", "users", _new_user()).status_code == 201
-    status, code, message = _error(graph("POST", "users", _new_user(userPrincipalName="adelev@CONTOSO.onmicrosoft.com")))
+    status, code, message = _error(
+        graph("POST", "users", _new_user(userPrincipalName="adelev@CONTOSO.onmicrosoft.com"))
+    )
     assert (status, code, message) == (
         400,
         "Request_BadRequest",
@@ -90,8 +94,12 @@ def test_create_rejects_taken_upn_and_proxy_address(graph, tenant):
     from graph.sandbox import directory
 
     other = make_user(tenant, "megan")
-    directory.set_directory_managed(other, {"proxyAddresses": ["SMTP:megan@contoso.onmicrosoft.com", "smtp:mb@contoso.onmicrosoft.com"]})
-    status, _, message = _error(graph("POST", "users", _new_user(userPrincipalName="mb@contoso.onmicrosoft.com")))
+    directory.set_directory_managed(
+        other, {"proxyAddresses": ["SMTP:megan@contoso.onmicrosoft.com", "smtp:mb@contoso.onmicrosoft.com"]}
+    )
+    status, _, message = _error(
+        graph("POST", "users", _new_user(userPrincipalName="mb@contoso.onmicrosoft.com"))
+    )
     assert status == 400 and "already exists" in message
 
 
@@ -108,14 +116,19 @@ def test_create_rejects_weak_passwords(graph, password):
 def test_create_rejects_unknown_and_read_only_properties(graph):
     status, _, message = _error(graph("POST", "users", _new_user(favouriteColour="blue"), validate=False))
     assert status == 400
-    assert message == "Property 'favouriteColour' does not exist as a declared property or extension property."
+    assert (
+        message == "Property 'favouriteColour' does not exist as a declared property or extension property."
+    )
     status, _, message = _error(graph("POST", "users", _new_user(createdDateTime="2020-01-01T00:00:00Z")))
     assert status == 400 and "read-only" in message
 
 
 def test_create_rejects_malformed_json(client, graph):
     response = client.post(
-        graph.url("users"), data="{not json", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {graph.token}"
+        graph.url("users"),
+        data="{not json",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {graph.token}",
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "BadRequest"
@@ -145,7 +158,9 @@ def test_get_unknown_select_property(graph, tenant):
 def test_patch_changes_only_given_properties_and_null_clears(graph, tenant):
     user = make_user(tenant, "adele", jobTitle="Analyst", department="Finance")
     before = user.version
-    response = graph("PATCH", f"users/{user.id}", {"jobTitle": "Lead", "department": None, "accountEnabled": False})
+    response = graph(
+        "PATCH", f"users/{user.id}", {"jobTitle": "Lead", "department": None, "accountEnabled": False}
+    )
     assert response.status_code == 204
     assert response.content == b""
     user.refresh_from_db()
@@ -158,7 +173,10 @@ def test_patch_changes_only_given_properties_and_null_clears(graph, tenant):
 
 def test_patch_upn_moves_indexed_column(graph, tenant):
     user = make_user(tenant, "adele")
-    assert graph("PATCH", f"users/{user.id}", {"userPrincipalName": "AV@contoso.onmicrosoft.com"}).status_code == 204
+    assert (
+        graph("PATCH", f"users/{user.id}", {"userPrincipalName": "AV@contoso.onmicrosoft.com"}).status_code
+        == 204
+    )
     user.refresh_from_db()
     assert user.upn_lower == "av@contoso.onmicrosoft.com"
     assert graph.get("users/av@contoso.onmicrosoft.com").status_code == 200
@@ -192,7 +210,10 @@ def test_patch_unknown_property(graph, tenant):
 
 def test_patch_password_rehashes(graph, tenant):
     user = make_user(tenant, "adele")
-    assert graph("PATCH", f"users/{user.id}", {"passwordProfile": {"password": "N3w-Secret-Pass"}}).status_code == 204
+    assert (
+        graph("PATCH", f"users/{user.id}", {"passwordProfile": {"password": "N3w-Secret-Pass"}}).status_code
+        == 204
+    )
     user.refresh_from_db()
     assert check_password("N3w-Secret-Pass", user.password_hash)
     assert not check_password(PASSWORD, user.password_hash)

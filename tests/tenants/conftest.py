@@ -1,4 +1,5 @@
-"""Tenant-area fixtures: a plain (non-sandbox) partner connection, tenant rows, a read-only technician."""
+"""Tenant-area fixtures: a plain (non-sandbox) partner connection, tenant rows, and technicians with a
+role (an Admin, a Reader, a Helpdesk technician limited to some tenants)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from tenants.models import PartnerConnection, Tenant, TenantDomain
+from tenants.models import PartnerConnection, TechnicianProfile, Tenant, TenantDomain
 
 
 @pytest.fixture
@@ -38,9 +39,38 @@ def make_tenant(connection):
     return make
 
 
+def _with_profile(user, role, scope="all", tenants=()):
+    profile = TechnicianProfile.objects.create(user=user, role=role, scope=scope)
+    profile.tenants.set(tenants)
+    return user
+
+
+@pytest.fixture
+def technician(db, django_user_model):
+    """Overrides the shared fixture: an Admin over all tenants, who may manage tenants and connections."""
+    user = django_user_model.objects.create_user(username="tech", password="correct-horse-battery")
+    return _with_profile(user, TechnicianProfile.Role.ADMIN)
+
+
 @pytest.fixture
 def reader(db, django_user_model):
-    return django_user_model.objects.create_user(username="reader", password="correct-horse-battery")
+    """A Reader over all tenants: sees the list and the picker, may star tenants, manages nothing."""
+    user = django_user_model.objects.create_user(username="reader", password="correct-horse-battery")
+    return _with_profile(user, TechnicianProfile.Role.READER)
+
+
+@pytest.fixture
+def scoped_client(db, django_user_model):
+    """A Helpdesk technician limited to the tenants passed in."""
+
+    def make(*tenants):
+        user = django_user_model.objects.create_user(username="scoped", password="correct-horse-battery")
+        _with_profile(user, TechnicianProfile.Role.HELPDESK, "only", tenants)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -144,3 +144,28 @@ def test_nav_renders_only_existing_pages(tech_client, db):
             reverse(name)
         except NoReverseMatch:
             assert label not in html.replace('aria-hidden="true"></i> ', ">")
+
+
+def test_a_scoped_technician_never_meets_other_tenants(scoped_client, tenants):
+    client = scoped_client(tenants["contoso"])
+    fabrikam = tenants["fabrikam"]
+    html = client.get(reverse("tenants:list")).content.decode()
+    assert "Contoso" in html and "Fabrikam" not in html and str(fabrikam.tenant_id) not in html
+    picker = client.get(reverse("tenants:picker")).content.decode()
+    assert "Contoso" in picker and "Fabrikam" not in picker and "Northwind" not in picker
+    # Out of scope is "does not exist": 404, never 403.
+    assert client.post(reverse("tenants:favourite", args=[fabrikam.tenant_id])).status_code == 404
+    assert client.post(reverse("tenants:toggle-enabled", args=[fabrikam.tenant_id])).status_code == 404
+    assert client.post(reverse("tenants:toggle-enabled", args=[tenants["contoso"].tenant_id])).status_code == 403
+    client.post(reverse("tenants:select"), {"tenant": str(fabrikam.tenant_id)})
+    assert SESSION_KEY not in client.session
+
+
+def test_a_selection_taken_out_of_scope_falls_back_to_all_tenants(tech_client, technician, tenants):
+    tech_client.post(reverse("tenants:select"), {"tenant": str(tenants["fabrikam"].tenant_id)})
+    technician.technician.scope = "only"
+    technician.technician.save()
+    technician.technician.tenants.set([tenants["contoso"]])
+    html = tech_client.get(reverse("tenants:list")).content.decode()
+    assert "data-picker-current>All tenants<" in html
+    assert SESSION_KEY not in tech_client.session

@@ -124,9 +124,9 @@ def make_users(tenant: Tenant, n: int, *, batch_size: int = 2000, start: int = 0
         saved = DirectoryUser.objects.bulk_create(users, batch_size=batch_size)
         if saved and saved[0].pk is None:  # backends without RETURNING: fetch ids back
             ids = dict(
-                DirectoryUser.objects.filter(tenant=tenant, user_id__in=[u.user_id for u in users]).values_list(
-                    "user_id", "pk"
-                )
+                DirectoryUser.objects.filter(
+                    tenant=tenant, user_id__in=[u.user_id for u in users]
+                ).values_list("user_id", "pk")
             )
             for user in saved:
                 user.pk = ids[user.user_id]
@@ -140,3 +140,22 @@ def make_users(tenant: Tenant, n: int, *, batch_size: int = 2000, start: int = 0
         )
         created += len(saved)
     return created
+
+
+def make_technician(username: str = "tech", *, role: str = "reader", scope: str = "only", tenants=(), groups=()):
+    """A technician with a TechnicianProfile (role and tenant scope), as tenants.access reads it."""
+    from django.contrib.auth import get_user_model
+
+    from tenants.models import TechnicianProfile
+
+    user = get_user_model().objects.create_user(username=username, password="correct-horse-battery")
+    profile = TechnicianProfile.objects.create(user=user, role=role, scope=scope)
+    profile.tenants.set(tenants)
+    profile.tenant_groups.set(groups)
+    return user
+
+
+def make_admin(username: str = "admin"):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser(username=username, password="correct-horse-battery")

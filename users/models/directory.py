@@ -117,3 +117,13 @@ class DirectorySyncState(models.Model):
     user_count = models.PositiveIntegerField(default=0)
     last_duration_ms = models.PositiveIntegerField(default=0)
     last_request_count = models.PositiveIntegerField(default=0)
+    # When the beat last queued, or a worker last started, a sync: keeps a failing tenant from being
+    # re-queued every minute (it is retried after the sync interval like any other).
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Why the last full sync ran instead of a delta round ("first sync", "delta link expired (410)", ...).
+    last_full_sync_reason = models.CharField(max_length=255, blank=True, default="")
+    # The sign-in activity query is best effort: its failure is kept here and does not fail the sync.
+    sign_in_error = models.TextField(blank=True, default="")
+    # Fingerprint of the $select the delta link was issued for: a new property in the sync's $select needs
+    # a full sync (a delta link keeps the $select of its first request).
+    delta_select = models.CharField(max_length=64, blank=True, default="")

@@ -66,7 +66,9 @@ def resolve_scope(request, raw: str, perm: str) -> TableScope:
         value = chosen.slug if chosen is not None else ALL
     if value.lower() == ALL:
         require(user, perm)
-        return TableScope(param=ALL, label="All tenants", tenant_set=visible_tenants(user).filter(enabled=True))
+        return TableScope(
+            param=ALL, label="All tenants", tenant_set=visible_tenants(user).filter(enabled=True)
+        )
     if value.lower().startswith(GROUP_PREFIX):
         require(user, perm)
         group_id = value[len(GROUP_PREFIX) :]
@@ -75,7 +77,9 @@ def resolve_scope(request, raw: str, perm: str) -> TableScope:
             raise ScopeError(f"There is no tenant group “{group_id}”.")
         members = TenantGroup.tenants.through.objects.filter(tenantgroup_id=group.pk).values("tenant_id")
         tenant_set = visible_tenants(user).filter(enabled=True, pk__in=members)
-        return TableScope(param=f"{GROUP_PREFIX}{group.pk}", label=group.name, group=group, tenant_set=tenant_set)
+        return TableScope(
+            param=f"{GROUP_PREFIX}{group.pk}", label=group.name, group=group, tenant_set=tenant_set
+        )
     tenant = resolve_tenant(value)
     try:
         if tenant is None:
@@ -86,10 +90,18 @@ def resolve_scope(request, raw: str, perm: str) -> TableScope:
     return TableScope(param=tenant.slug, label=tenant.display_name, tenant=tenant)
 
 
+def groups_for(user) -> QuerySet:
+    """Tenant groups offered as a scope: those holding at least one tenant this technician can see (a
+    group's name can name a customer, so the others are not shown)."""
+    return TenantGroup.objects.filter(tenants__in=visible_tenants(user)).distinct().order_by("name")
+
+
 def scope_skus(scope: TableScope) -> list[tuple[str, str]]:
     """(sku_id, product name) subscribed in the scope, one entry per SKU, for the licence filter."""
-    qs = TenantSku.objects.filter(tenant=scope.tenant) if scope.tenant else TenantSku.objects.filter(
-        tenant__in=scope.tenant_set
+    qs = (
+        TenantSku.objects.filter(tenant=scope.tenant)
+        if scope.tenant
+        else TenantSku.objects.filter(tenant__in=scope.tenant_set)
     )
     seen: dict[str, str] = {}
     for sku_id, name in qs.order_by("product_name").values_list("sku_id", "product_name"):
@@ -112,8 +124,16 @@ def sync_notices(scope: TableScope, *, now=None) -> tuple[list[dict], int]:
         | Q(last_sync_at__lt=cutoff)
     )
     qs = scope.tenants().filter(problem).order_by("display_name")
-    rows = list(qs.only("display_name", "default_domain", "tenant_id", "last_sync_status", "last_sync_at",
-                        "last_sync_error")[: NOTICE_LIMIT + 1])
+    rows = list(
+        qs.only(
+            "display_name",
+            "default_domain",
+            "tenant_id",
+            "last_sync_status",
+            "last_sync_at",
+            "last_sync_error",
+        )[: NOTICE_LIMIT + 1]
+    )
     total = len(rows) if len(rows) <= NOTICE_LIMIT else qs.count()
     notices = [_notice(t, cutoff) for t in rows[:NOTICE_LIMIT]]
     return notices, total

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from tenants.models import TenantDomain, TenantGroup
+from tenants.models import TenantDomain
 from tenants.ui import htmx_partial
 
 from ..filters import (
@@ -26,7 +26,8 @@ from ..filters import (
 )
 from ..queries import paginate, table_queryset
 from ..tables import CHOOSABLE, saved_keys, visible_columns
-from .scope import ScopeError, resolve_scope, scope_skus, sync_notices
+from .details import panel_url
+from .scope import ScopeError, groups_for, resolve_scope, scope_skus, sync_notices
 
 TEMPLATE = "users/list.html"
 PARTIAL = "users/list.html#users-table"
@@ -45,8 +46,12 @@ def table_context(request, params) -> dict:
     notices, notice_total = sync_notices(scope)
     row_query = query.urlencode()
     rows = [
-        {"user": user, "cells": [(column, column.render(user)) for column in columns], "index": i}
-        for i, user in enumerate(page.rows, start=page.start_index)
+        {
+            "user": user,
+            "cells": [(column, column.render(user)) for column in columns],
+            "panel_url": panel_url(user, row_query),
+        }
+        for user in page.rows
     ]
     return {
         "scope": scope,
@@ -69,6 +74,8 @@ def table_context(request, params) -> dict:
         "source_choices": SOURCE_CHOICES,
         "type_choices": TYPE_CHOICES,
         "page_links": [(n, query.page_url(n) if n else "") for n in page.window()],
+        "prev_url": query.page_url(page.number - 1),
+        "next_url": query.page_url(page.number + 1),
         "export_csv": reverse("users:export-csv") + "?" + query.urlencode(page=1),
         "export_xlsx": reverse("users:export-xlsx") + "?" + query.urlencode(page=1),
     }
@@ -95,7 +102,9 @@ def _domains(scope) -> list[str]:
     """Verified domains offered by the domain filter: one tenant's (All tenants takes free text)."""
     if scope.tenant is None:
         return []
-    return list(TenantDomain.objects.filter(tenant=scope.tenant).order_by("name").values_list("name", flat=True))
+    return list(
+        TenantDomain.objects.filter(tenant=scope.tenant).order_by("name").values_list("name", flat=True)
+    )
 
 
 def render_table(request, params, *, partial: bool | None = None, status: int = 200):
@@ -103,10 +112,12 @@ def render_table(request, params, *, partial: bool | None = None, status: int = 
     try:
         context = table_context(request, params)
     except ScopeError as error:
-        context = {"scope_error": error.message, "groups": TenantGroup.objects.order_by("name")}
+        context = {"scope_error": error.message, "groups": groups_for(request.user)}
         return render(request, PARTIAL if partial else TEMPLATE, context, status=error.status)
-    if not partial:
-        context["groups"] = TenantGroup.objects.order_by("name")
+    if partial:
+        context["oob"] = True  # also refresh the search form's hidden sort (it lives outside the partial)
+    else:
+        context["groups"] = groups_for(request.user)
     return render(request, PARTIAL if partial else TEMPLATE, context, status=status)
 
 

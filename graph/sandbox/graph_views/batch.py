@@ -28,24 +28,34 @@ def _validate(requests) -> list[dict]:
     if not isinstance(requests, list) or not requests:
         raise bad_request("Invalid batch payload format.", code="BadRequest")
     if len(requests) > MAX_REQUESTS:
-        raise bad_request(f"The number of batch requests exceeds the maximum of {MAX_REQUESTS}.", code="BadRequest")
+        raise bad_request(
+            f"The number of batch requests exceeds the maximum of {MAX_REQUESTS}.", code="BadRequest"
+        )
     seen: set[str] = set()
     for item in requests:
-        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item.get(k) for k in ("id", "method", "url")):
-            raise bad_request("Invalid batch payload format: each request needs id, method and url.", code="BadRequest")
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) and item.get(k) for k in ("id", "method", "url")
+        ):
+            raise bad_request(
+                "Invalid batch payload format: each request needs id, method and url.", code="BadRequest"
+            )
         if item["id"] in seen:
             raise bad_request(f"Batch request contains duplicate id '{item['id']}'.", code="BadRequest")
         seen.add(item["id"])
         headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
         if "body" in item and item["body"] is not None and "content-type" not in headers:
-            raise bad_request(f"Content-Type header is required for request '{item['id']}' with a body.", code="BadRequest")
+            raise bad_request(
+                f"Content-Type header is required for request '{item['id']}' with a body.", code="BadRequest"
+            )
         depends = item.get("dependsOn") or []
         if not isinstance(depends, list):
             raise bad_request("Invalid batch payload format: dependsOn must be an array.", code="BadRequest")
     for item in requests:
         for dep in item.get("dependsOn") or []:
             if dep not in seen:
-                raise bad_request(f"Request '{item['id']}' depends on unknown request '{dep}'.", code="BadRequest")
+                raise bad_request(
+                    f"Request '{item['id']}' depends on unknown request '{dep}'.", code="BadRequest"
+                )
     return requests
 
 
@@ -67,7 +77,9 @@ def _execution_order(requests: list[dict]) -> list[dict]:
 def _item_request(outer: HttpRequest, prefix: str, item: dict) -> WSGIRequest:
     url = item["url"]
     if url.startswith(("http://", "https://")):
-        raise bad_request(f"Request '{item['id']}' url must be relative to the version root.", code="BadRequest")
+        raise bad_request(
+            f"Request '{item['id']}' url must be relative to the version root.", code="BadRequest"
+        )
     parts = urlsplit("/" + url.lstrip("/"))
     body = item.get("body")
     raw = b""
@@ -107,7 +119,9 @@ def _item_response(item_id: str, response: HttpResponse) -> dict:
 
 
 def _failed_dependency(outer: HttpRequest, item_id: str) -> dict:
-    response = graph_error(424, "FailedDependency", "The request failed because of a failed dependency.", request=outer)
+    response = graph_error(
+        424, "FailedDependency", "The request failed because of a failed dependency.", request=outer
+    )
     return _item_response(item_id, response)
 
 
@@ -122,8 +136,10 @@ def _dispatch(outer: HttpRequest, prefix: str, item: dict) -> HttpResponse:
     try:
         match = resolve(path)
     except Resolver404:
-        segment = path[len(prefix):].strip("/").split("/")[0]
-        return graph_error(400, "BadRequest", f"Resource not found for the segment '{segment}'.", request=outer)
+        segment = path[len(prefix) :].strip("/").split("/")[0]
+        return graph_error(
+            400, "BadRequest", f"Resource not found for the segment '{segment}'.", request=outer
+        )
     return match.func(request, *match.args, **match.kwargs)
 
 

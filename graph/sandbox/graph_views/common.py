@@ -77,7 +77,9 @@ def get_user(request: HttpRequest, key: str) -> SandboxUser:
 
 def get_group(request: HttpRequest, key: str) -> SandboxGroup:
     object_id = _as_uuid(key)
-    group = SandboxGroup.objects.filter(tenant=request.graph_tenant, pk=object_id).first() if object_id else None
+    group = (
+        SandboxGroup.objects.filter(tenant=request.graph_tenant, pk=object_id).first() if object_id else None
+    )
     if group is None:
         raise not_found(key)
     return group

@@ -3,7 +3,8 @@
 Tokens are signed and carry the tenant, the change-counter value the round covered up to, the $select
 of the first request and (for delta tokens) when they were issued. A delta token from another tenant, or
 issued before ``SandboxTenant.delta_tokens_valid_after`` (the expiry switch), answers 410 Gone with a
-Location header pointing at a fresh initial round, so the client resynchronises.
+Location header pointing at a fresh initial round, so the client resynchronises (error code
+``syncStateNotFound``, Microsoft's code for expired directory delta tokens).
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ def _resync(request: HttpRequest, select: list[str] | None) -> GraphProblem:
     location = _base_link(request)
     if select:
         location += "?" + urlencode({"$select": ",".join(s for s in select if s != "id")}, safe="$,")
+    # Status and Location follow the delta-query "synchronization reset" guidance; the code and message
+    # are the ones Microsoft documents for expired directory-object (users, groups) delta tokens.
     return GraphProblem(
         410,
-        "resyncRequired",
-        "Resync required. Replace any local cached data with a full delta query.",
+        "syncStateNotFound",
+        "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
         headers={"Location": location},
     )
 
@@ -58,13 +61,21 @@ def _read_delta_token(request: HttpRequest, raw: str) -> dict:
         raise bad_request("The delta token is invalid.")
     tenant = request.graph_tenant
     valid_after: datetime | None = tenant.delta_tokens_valid_after
-    if payload.get("t") != str(tenant.id) or (valid_after and payload.get("iat", 0) < valid_after.timestamp()):
+    if payload.get("t") != str(tenant.id) or (
+        valid_after and payload.get("iat", 0) < valid_after.timestamp()
+    ):
         raise _resync(request, payload.get("select"))
     return payload
 
 
 def _delta_link(request: HttpRequest, upper: int, select) -> str:
-    payload = {"k": "deltatoken", "t": str(request.graph_tenant.id), "v": upper, "select": select, "iat": time.time()}
+    payload = {
+        "k": "deltatoken",
+        "t": str(request.graph_tenant.id),
+        "v": upper,
+        "select": select,
+        "iat": time.time(),
+    }
     return _link(request, "$deltatoken", payload)
 
 
@@ -113,7 +124,9 @@ def users_delta(request: HttpRequest) -> HttpResponse:
     ]
     body = collection_body(request, selection_fragment("users", select), items)
     if len(rows) > DELTA_PAGE_SIZE:
-        body["@odata.nextLink"] = _link(request, "$skiptoken", {**state, "id": str(rows[DELTA_PAGE_SIZE - 1].id)})
+        body["@odata.nextLink"] = _link(
+            request, "$skiptoken", {**state, "id": str(rows[DELTA_PAGE_SIZE - 1].id)}
+        )
         return graph_json(body)
     if state["since"] is not None:
         tombstones = SandboxTombstone.objects.filter(

@@ -118,4 +118,6 @@ def _uuid_or_none(value: str):
 @graph_endpoint(methods=("GET",))
 def directory_roles(request: HttpRequest) -> HttpResponse:
     roles = SandboxDirectoryRole.objects.filter(tenant=request.graph_tenant).order_by("display_name")
-    return graph_json({"@odata.context": context_url(request, "directoryRoles"), "value": [role_json(r) for r in roles]})
+    return graph_json(
+        {"@odata.context": context_url(request, "directoryRoles"), "value": [role_json(r) for r in roles]}
+    )

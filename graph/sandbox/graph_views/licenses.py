@@ -54,7 +54,9 @@ def sku_json(sku: SandboxSku, consumed: int) -> dict:
 def subscribed_skus(request: HttpRequest) -> HttpResponse:
     extra = [k for k in request.GET if k.startswith("$") and k != "$select"]
     if extra:
-        raise bad_request(f"Query option '{extra[0]}' is not supported on subscribedSkus by the sandbox.", "BadRequest")
+        raise bad_request(
+            f"Query option '{extra[0]}' is not supported on subscribedSkus by the sandbox.", "BadRequest"
+        )
     skus = (
         SandboxSku.objects.filter(tenant=request.graph_tenant)
         .select_related("tenant")

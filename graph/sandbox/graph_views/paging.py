@@ -58,9 +58,13 @@ def read_token(token: str) -> dict:
 
 def link_with(request: HttpRequest, **replace: str) -> str:
     """This request's absolute URL with some query options replaced (and $skiptoken/$deltatoken dropped)."""
-    params = [(k, v) for k, v in request.GET.items() if k not in {"$skiptoken", "$deltatoken"} and k not in replace]
+    params = [
+        (k, v) for k, v in request.GET.items() if k not in {"$skiptoken", "$deltatoken"} and k not in replace
+    ]
     params.extend(replace.items())
-    return request.build_absolute_uri(request.path) + ("?" + urlencode(params, safe="$,'():") if params else "")
+    return request.build_absolute_uri(request.path) + (
+        "?" + urlencode(params, safe="$,'():") if params else ""
+    )
 
 
 def page(request: HttpRequest, queryset: QuerySet, query: ListQuery, *, sortable: dict[str, str], default_top: int,

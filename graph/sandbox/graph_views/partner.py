@@ -37,7 +37,9 @@ def delegated_admin_customers(request: HttpRequest) -> HttpResponse:
     next_link = None
     if len(rows) > top:
         rows = rows[:top]
-        next_link = link_with(request, **{"$skiptoken": sign_token({"f": scope, "id": str(rows[-1].customer_id)})})
+        next_link = link_with(
+            request, **{"$skiptoken": sign_token({"f": scope, "id": str(rows[-1].customer_id)})}
+        )
     items = [
         {
             "@odata.etag": f'W/"{int(rel.created_datetime.timestamp())}"',
@@ -47,4 +49,6 @@ def delegated_admin_customers(request: HttpRequest) -> HttpResponse:
         }
         for rel in rows
     ]
-    return graph_json(collection_body(request, "tenantRelationships/delegatedAdminCustomers", items, next_link=next_link))
+    return graph_json(
+        collection_body(request, "tenantRelationships/delegatedAdminCustomers", items, next_link=next_link)
+    )

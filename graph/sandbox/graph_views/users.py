@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from ..models import SandboxGroup, SandboxUser
 from .. import directory
 from ..auth import graph_endpoint
 from ..errors import GraphProblem, bad_request, unsupported_query
-from ..odata import ADVANCED_DOCS, consistency_eventual, parse_bool_option, parse_list_query, parse_select, parse_top
+from ..models import SandboxGroup, SandboxUser
+from ..odata import (
+    ADVANCED_DOCS,
+    consistency_eventual,
+    parse_bool_option,
+    parse_list_query,
+    parse_select,
+    parse_top,
+)
 from ..odata_fields import USER_SPEC
 from .common import (
     check_user_select,
@@ -36,6 +43,8 @@ def _list_users(request: HttpRequest) -> HttpResponse:
 
     query = parse_list_query(request, USER_SPEC)
     check_user_select(request, query.select, collection=True)
+    if "signInActivity" in query.filter_text:
+        check_user_select(request, ["signInActivity"], collection=True)  # same premium requirement
     users = _active_users(request).filter(query.filter_q)
     if query.search_q is not None:
         users = users.filter(query.search_q)
@@ -96,7 +105,9 @@ def user_item(request: HttpRequest, user_key: str) -> HttpResponse:
     if extra:
         raise bad_request(f"Query option '{extra[0]}' is not allowed.", code="BadRequest")
     if "$expand" in request.GET:
-        raise GraphProblem(400, "Request_UnsupportedQuery", "$expand is not supported by the sandbox on this resource.")
+        raise GraphProblem(
+            400, "Request_UnsupportedQuery", "$expand is not supported by the sandbox on this resource."
+        )
     select = parse_select(request.GET.get("$select"), USER_SPEC)
     check_user_select(request, select, collection=False)
     fragment = selection_fragment("users", select) + "/$entity"
@@ -151,7 +162,10 @@ def user_member_of(request: HttpRequest, user_key: str, cast: str | None = None)
     values = []
     for _, item in page_items:
         if select:
-            item = {"@odata.type": item["@odata.type"], **{k: item.get(k) for k in ["id", *select] if k in item}}
+            item = {
+                "@odata.type": item["@odata.type"],
+                **{k: item.get(k) for k in ["id", *select] if k in item},
+            }
         values.append(item)
     fragment = f"directoryObjects({','.join(select)})" if select else "directoryObjects"
     if cast:

@@ -34,7 +34,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--tenants", type=int, help="number of load-test customer tenants (with --users)")
         parser.add_argument("--users", type=int, help="users per load-test customer tenant (with --tenants)")
-        parser.add_argument("--seed", type=int, default=1, help="random seed; same seed, same ids (default 1)")
+        parser.add_argument(
+            "--seed", type=int, default=1, help="random seed; same seed, same ids (default 1)"
+        )
         parser.add_argument("--reset", action="store_true", help="delete every sandbox tenant first")
         parser.add_argument("--list", action="store_true", help="print the sandbox tenants as JSON and exit")
 
@@ -56,6 +58,10 @@ class Command(BaseCommand):
         for tenant in seeded:
             row = by_id[str(tenant.pk)]
             role = "partner" if row["is_partner"] else "customer"
-            self.stdout.write(f"  {row['display_name']} ({row['default_domain']}, {role}): {row['user_count']:,} users")
+            self.stdout.write(
+                f"  {row['display_name']} ({row['default_domain']}, {role}): {row['user_count']:,} users"
+            )
         total = sum(by_id[str(t.pk)]["user_count"] for t in seeded)
-        self.stdout.write(self.style.SUCCESS(f"Seeded {len(seeded)} tenants, {total:,} users in {elapsed:.1f}s"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Seeded {len(seeded)} tenants, {total:,} users in {elapsed:.1f}s")
+        )

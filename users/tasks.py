@@ -1,0 +1,46 @@
+"""Celery tasks of the directory cache. Thin: load the row, check who asked, call users.sync."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.core.exceptions import PermissionDenied
+
+from tenants.access import require_for_task
+from tenants.models import Tenant
+from users import sync
+from users.sync import schedule
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="users.tasks.sync_tenant", ignore_result=True)
+def sync_tenant(tenant_id: int, full: bool = False, requested_by: int | None = None) -> str:
+    """Sync one tenant (primary key). ``requested_by``: the technician who pressed Refresh, re-checked
+    here because their role or scope may have changed since the task was queued."""
+    if requested_by is not None:
+        try:
+            require_for_task(requested_by, "sync.run", tenant_id)
+        except PermissionDenied as exc:
+            logger.warning("sync of tenant %s refused: %s", tenant_id, exc)
+            return "refused"
+    tenant = Tenant.objects.select_related("connection").filter(pk=tenant_id, enabled=True).first()
+    if tenant is None:
+        return "no such tenant"
+    try:
+        result = sync.sync_tenant(tenant, full=full)
+    except sync.SyncAlreadyRunning:
+        return "already running"
+    return "ok" if result.ok else "failed"
+
+
+@shared_task(name="users.tasks.sync_due_tenants", ignore_result=True)
+def sync_due_tenants() -> int:
+    """Every minute (beat): queue a sync for each tenant due one; returns how many were queued."""
+    queued = 0
+    for tenant in schedule.due_tenants():
+        if schedule.claim(tenant):
+            sync_tenant.delay(tenant.pk)
+            queued += 1
+    return queued

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from .views import columns, details, export, sync, table
+
+app_name = "users"
+
+urlpatterns = [
+    path("", table.user_table, name="list"),
+    path("columns/", columns.choose_columns, name="columns"),
+    path("export.csv", export.export_csv, name="export-csv"),
+    path("export.xlsx", export.export_xlsx, name="export-xlsx"),
+    path("<str:tenant>/<uuid:user_id>/panel/", details.user_panel, name="panel"),
+    path("sync/<str:tenant>/", sync.refresh, name="sync"),
+    path("sync/<str:tenant>/status/", sync.status, name="sync-status"),
+]
