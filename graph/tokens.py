@@ -252,20 +252,7 @@ class TokenProvider:
         return None
 
     def _build_app(self, connection: Any, tenant_id: str) -> msal.ConfidentialClientApplication:
-        authority, plain_origin = msal_authority(connection.login_url, tenant_id)
-        host = (urlsplit(authority).hostname or "").lower()
-        microsoft_host = host in _MICROSOFT_LOGIN_HOSTS
-        options: dict[str, Any] = {}
-        if not microsoft_host:
-            options = {"instance_discovery": False, "validate_authority": False}
-        return msal.ConfidentialClientApplication(
-            str(connection.client_id),
-            client_credential=client_credential_for(connection),
-            authority=authority,
-            token_cache=msal.SerializableTokenCache(),
-            http_client=MsalHttpClient(self._session or shared_session(), plain_http_origin=plain_origin),
-            **options,
-        )
+        return build_msal_app(connection, tenant_id, session=self._session)
 
     def _acquire(self, state: _AppState, connection: Any, tenant_id: str, resource: str, mode: str) -> dict:
         scopes = [f"{resource}/.default"]
@@ -321,3 +308,23 @@ def _as_seconds(value: Any, *, default: int) -> float:
 
 
 default_provider = TokenProvider()
+
+
+def build_msal_app(connection: Any, tenant_id: str, *, session=None) -> msal.ConfidentialClientApplication:
+    """msal's confidential client for one connection and tenant, with its own token cache.
+
+    Also used for the interactive flows (partner admin consent, technician sign-in), so the credentials,
+    the authority and the plain-http handling of a local sandbox live here only."""
+    authority, plain_origin = msal_authority(connection.login_url, tenant_id)
+    host = (urlsplit(authority).hostname or "").lower()
+    options: dict[str, Any] = {}
+    if host not in _MICROSOFT_LOGIN_HOSTS:
+        options = {"instance_discovery": False, "validate_authority": False}
+    return msal.ConfidentialClientApplication(
+        str(connection.client_id),
+        client_credential=client_credential_for(connection),
+        authority=authority,
+        token_cache=msal.SerializableTokenCache(),
+        http_client=MsalHttpClient(session or shared_session(), plain_http_origin=plain_origin),
+        **options,
+    )

@@ -39,11 +39,8 @@ class ConsentResult:
 
 def msal_app_for(connection: PartnerConnection):
     """msal's confidential client for the partner tenant, built by graph/ (which knows the credentials,
-    the endpoints and the plain-http authority of a local sandbox), so no msal plumbing is duplicated here.
-
-    TODO(graph): graph.tokens exposes this only as TokenProvider._build_app; switch to a public
-    ``build_msal_app(connection, tenant_id)`` once graph/ offers one."""
-    return graph_tokens.TokenProvider()._build_app(connection, str(connection.partner_tenant_id))
+    the endpoints and the plain-http authority of a local sandbox), so no msal plumbing is duplicated here."""
+    return graph_tokens.build_msal_app(connection, str(connection.partner_tenant_id))
 
 
 def start_consent(request, connection: PartnerConnection) -> str:

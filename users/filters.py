@@ -32,7 +32,7 @@ DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,252}[a-z0-9])?$")
 STATUS_CHOICES = (("", "Any status"), ("enabled", "Enabled"), ("disabled", "Disabled"))
 LICENCE_CHOICES = (("", "Any licensing"), ("licensed", "Licensed"), ("unlicensed", "Unlicensed"))
 SOURCE_CHOICES = (("", "Any source"), ("synced", "AD synced"), ("cloud", "Cloud only"))
-TYPE_CHOICES = (("", "Members and guests"), ("member", "Members"), ("guest", "Guests"))
+TYPE_CHOICES = (("", "Any type"), ("member", "Members"), ("guest", "Guests"))
 
 FILTER_NAMES = ("q", "status", "licence", "sku", "source", "type", "domain")
 PARAM_LABELS = {

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .detail_urls import urlpatterns as detail_urlpatterns
 from .views import columns, details, export, sync, table
 
 app_name = "users"
@@ -13,3 +14,6 @@ urlpatterns = [
     path("sync/<str:tenant>/", sync.refresh, name="sync"),
     path("sync/<str:tenant>/status/", sync.status, name="sync-status"),
 ]
+
+# View user (users/detail_urls.py)
+urlpatterns += detail_urlpatterns

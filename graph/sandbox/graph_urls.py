@@ -11,7 +11,20 @@ from django.urls import path, register_converter
 
 from .auth import graph_endpoint
 from .errors import bad_request
-from .graph_views import batch, delta, groups, licenses, organization, partner, users
+from .graph_views import (
+    auth_methods,
+    batch,
+    delta,
+    devices,
+    drive,
+    groups,
+    licenses,
+    mailbox_settings,
+    organization,
+    partner,
+    signins,
+    users,
+)
 
 
 class GraphVersionConverter:
@@ -58,5 +71,14 @@ urlpatterns = [
     path(_v("domains"), organization.domains, name="graph-domains"),
     path(_v("tenantRelationships/delegatedAdminCustomers"), partner.delegated_admin_customers),
     path(_v("$batch"), batch.batch, name="graph-batch"),
+    # View user reads (graph_views/auth_methods, devices, signins, mailbox_settings, drive)
+    path(_v("users/<str:user_key>/authentication/methods"), auth_methods.authentication_methods),
+    path(_v("users/<str:user_key>/authentication/requirements"), auth_methods.authentication_requirements),
+    path(_v("users/<str:user_key>/ownedDevices"), devices.owned_devices, name="graph-user-owned-devices"),
+    path(_v("users/<str:user_key>/registeredDevices"), devices.registered_devices),
+    path(_v("users/<str:user_key>/mailboxSettings"), mailbox_settings.mailbox_settings),
+    path(_v("users/<str:user_key>/drive"), drive.user_drive, name="graph-user-drive"),
+    path(_v("auditLogs/signIns"), signins.sign_ins, name="graph-signins"),
+    # must stay last
     path(_v("<path:rest>"), unknown_segment),
 ]

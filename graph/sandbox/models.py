@@ -223,3 +223,72 @@ class SandboxTombstone(models.Model):
     object_type = models.CharField(max_length=32, default="user")
     version = models.BigIntegerField(db_index=True)
     deleted_datetime = models.DateTimeField(default=timezone.now)
+
+
+# --- per-user activity read by the View user page (seeded by graph.sandbox.seed_activity) ------------------
+
+
+class SandboxAuthMethod(models.Model):
+    """One registered authentication method; ``method_type`` is the Graph type name without the namespace
+    (``phoneAuthenticationMethod`` ...) and ``properties`` its Graph JSON without ``id``/``@odata.type``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="auth_methods")
+    method_type = models.CharField(max_length=64)
+    created_datetime = models.DateTimeField(null=True, blank=True)
+    properties = models.JSONField(default=dict)
+
+
+class SandboxUserAuthentication(models.Model):
+    """The beta ``/users/{id}/authentication/requirements`` state; no row means ``disabled``."""
+
+    user = models.OneToOneField(SandboxUser, on_delete=models.CASCADE, related_name="authentication")
+    per_user_mfa_state = models.CharField(max_length=16, default="disabled")
+
+
+class SandboxDevice(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="devices")
+    display_name = models.CharField(max_length=256)
+    properties = models.JSONField(default=dict)  # the Graph device JSON (camelCase)
+
+
+class SandboxDeviceUser(models.Model):
+    """A device's registered owner (``relation="owner"``) or registered user (``relation="user"``)."""
+
+    device = models.ForeignKey(SandboxDevice, on_delete=models.CASCADE, related_name="links")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="device_links")
+    relation = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device", "user", "relation"], name="unique_sandbox_device_user")
+        ]
+
+
+class SandboxSignIn(models.Model):
+    """One sign-in log entry (``/auditLogs/signIns``); ``properties`` is the Graph signIn JSON."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="sign_ins")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="sign_ins")
+    created_datetime = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-created_datetime", "id"]),
+            models.Index(fields=["user", "-created_datetime"]),
+        ]
+
+
+class SandboxDrive(models.Model):
+    """A user's OneDrive; a user without a row has no OneDrive provisioned (Graph answers 404)."""
+
+    id = models.CharField(primary_key=True, max_length=80)  # Graph drive ids look like "b!Xy..."
+    user = models.OneToOneField(SandboxUser, on_delete=models.CASCADE, related_name="drive")
+    created_datetime = models.DateTimeField(default=timezone.now)
+    quota_total = models.BigIntegerField(default=1024**4)
+    quota_used = models.BigIntegerField(default=0)
+    quota_deleted = models.BigIntegerField(default=0)
+    web_url = models.URLField(max_length=400, blank=True, default="")

@@ -49,3 +49,25 @@ def delta_pages(
 ) -> DeltaPages:
     """Pages of a delta round (first round: all users) plus, once iterated, ``.delta_link`` for the next."""
     return DeltaPages(client, delta_link, select)
+
+
+# --- one user (the View user page) ---------------------------------------------------------------------
+
+PROFILE_SELECT = (
+    "id", "displayName", "userPrincipalName", "givenName", "surname", "mail", "jobTitle", "department",
+    "companyName", "officeLocation", "streetAddress", "city", "state", "postalCode", "country", "usageLocation",
+    "mobilePhone", "businessPhones", "proxyAddresses", "otherMails", "userType", "accountEnabled",
+    "createdDateTime", "employeeId", "preferredLanguage", "lastPasswordChangeDateTime", "externalUserState",
+    "onPremisesSyncEnabled", "onPremisesImmutableId", "onPremisesLastSyncDateTime",
+    "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesDistinguishedName",
+    "assignedLicenses", "licenseAssignmentStates",
+)  # fmt: skip
+
+
+def user_path(user_id: str, select: Iterable[str] | str = PROFILE_SELECT) -> str:
+    return f"/users/{user_id}?$select={_select(select)}"
+
+
+def get_user(client: GraphClient, user_id: str, select: Iterable[str] | str = PROFILE_SELECT) -> dict:
+    """One user by object id or UPN (NotFoundError when Graph does not know it)."""
+    return client.get(f"/users/{user_id}", params={"$select": _select(select)})

@@ -86,7 +86,7 @@
       if (element.classList.contains("show")) {
         // A re-rendered form (validation errors): the focused button was replaced, so move focus to the
         // first field in error, keeping keyboard users (and Esc) inside the dialog.
-        var invalid = target.querySelector(".is-invalid, [autofocus], input:not([type=hidden])");
+        var invalid = target.querySelector(".is-invalid") || firstField(target);
         if (invalid) invalid.focus();
       } else {
         var instance = modal();
@@ -98,8 +98,12 @@
     var instance = modal();
     if (instance) instance.hide();
   });
+  // querySelector with a selector list answers in document order, so [autofocus] is asked for first.
+  function firstField(root) {
+    return root.querySelector("[autofocus]") || root.querySelector("input:not([type=hidden]), select, textarea");
+  }
   document.addEventListener("shown.bs.modal", function (event) {
-    var first = event.target.querySelector("[autofocus], input:not([type=hidden]), select, textarea");
+    var first = firstField(event.target);
     if (first) first.focus();
   });
   document.addEventListener("hidden.bs.modal", function (event) {

@@ -106,7 +106,7 @@
     if (!event.detail.target || event.detail.target.id !== "user-panel-content") return;
     var instance = panel();
     var element = panelElement();
-    if (instance && element && !element.classList.contains("show")) instance.show();
+    if (instance && element && !element.classList.contains("show") && !element.classList.contains("showing")) instance.show();
     markCurrentRow();
     var title = document.getElementById("user-panel-title");
     if (title && element && element.classList.contains("show")) {
@@ -129,16 +129,29 @@
     if (opener && document.body.contains(opener)) opener.focus();
   });
 
+  // Prev/next by keyboard: read the neighbour's URL from the panel itself rather than clicking its link, so
+  // a fast second key press never hits a link htmx has not wired up yet (that would leave the page).
+  var stepping = false;
   function step(direction) {
-    var selector = direction > 0 ? "[data-panel-next]" : "[data-panel-prev]";
-    var link = document.querySelector("#user-panel-content " + selector) || document.querySelector(".user-panel-page " + selector);
-    if (link) link.click();
+    var inner = document.querySelector("#user-panel-content [data-user-panel]");
+    var page = document.querySelector(".user-panel-page [data-user-panel]");
+    var source = inner || page;
+    if (!source || stepping) return;
+    var url = source.getAttribute(direction > 0 ? "data-next-url" : "data-previous-url");
+    if (!url) return;
+    if (!inner) { window.location.assign(url); return; }
+    stepping = true;
+    window.htmx.ajax("GET", url, { target: "#user-panel-content", swap: "innerHTML" }).finally(function () {
+      stepping = false;
+    });
   }
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var element = panelElement();
-    var open = (element && element.classList.contains("show")) || document.querySelector(".user-panel-page");
+    // "showing" during the slide-in: a key pressed straight after opening already counts.
+    var open = (element && (element.classList.contains("show") || element.classList.contains("showing"))) ||
+      document.querySelector(".user-panel-page");
     if (open && !isTyping(event.target)) {
       if (event.key === "j" || event.key === "ArrowDown") { event.preventDefault(); step(1); return; }
       if (event.key === "k" || event.key === "ArrowUp") { event.preventDefault(); step(-1); return; }

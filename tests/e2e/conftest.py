@@ -32,7 +32,9 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture(scope="session")
 def chromium():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt install chromium); browser tests need Debian's Chromium")
+        pytest.skip(
+            f"{CHROMIUM} is not installed (apt install chromium); browser tests need Debian's Chromium"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -61,7 +63,9 @@ class ConsoleWatch:
 
 @pytest.fixture
 def browser_page(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, color_scheme="light", viewport={"width": 1400, "height": 800})
+    context = chromium.new_context(
+        base_url=live_server.url, color_scheme="light", viewport={"width": 1400, "height": 800}
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.console_watch = ConsoleWatch(page)
@@ -76,7 +80,9 @@ def seeded(transactional_db, django_user_model):
     from tenants.models import PartnerConnection, TechnicianProfile, Tenant, TenantDomain
 
     technician = django_user_model.objects.create_user(username="tech", password=PASSWORD)
-    TechnicianProfile.objects.create(user=technician, role=TechnicianProfile.Role.ADMIN, scope=TechnicianProfile.Scope.ALL)
+    TechnicianProfile.objects.create(
+        user=technician, role=TechnicianProfile.Role.ADMIN, scope=TechnicianProfile.Scope.ALL
+    )
     connection = PartnerConnection.objects.create(
         name="Contoso Partner", partner_tenant_id=uuid.uuid4(), client_id=uuid.uuid4(), client_secret="x"
     )
@@ -84,14 +90,30 @@ def seeded(transactional_db, django_user_model):
     for name, domain, extra in (
         ("Fabrikam Inc", "fabrikam.com", {"has_entra_p2": True, "has_exchange": True}),
         ("Northwind Traders", "northwindtraders.com", {"kind": Tenant.Kind.SANDBOX, "has_hybrid_sync": True}),
-        ("Tailspin Toys", "tailspintoys.com", {"last_sync_status": Tenant.SyncStatus.FAILED, "last_sync_error": "AADSTS50020: user account does not exist in tenant"}),
+        (
+            "Tailspin Toys",
+            "tailspintoys.com",
+            {
+                "last_sync_status": Tenant.SyncStatus.FAILED,
+                "last_sync_error": "AADSTS50020: user account does not exist in tenant",
+            },
+        ),
         ("Adatum Corporation", "adatum.com", {"enabled": False}),
     ):
         if "has_entra_p2" in extra or "has_hybrid_sync" in extra:
-            extra = {**extra, "capabilities_checked_at": timezone.now(), "last_sync_status": Tenant.SyncStatus.OK, "last_sync_at": timezone.now()}
-        tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), connection=connection, display_name=name, default_domain=domain, **extra)
+            extra = {
+                **extra,
+                "capabilities_checked_at": timezone.now(),
+                "last_sync_status": Tenant.SyncStatus.OK,
+                "last_sync_at": timezone.now(),
+            }
+        tenant = Tenant.objects.create(
+            tenant_id=uuid.uuid4(), connection=connection, display_name=name, default_domain=domain, **extra
+        )
         TenantDomain.objects.create(tenant=tenant, name=domain, is_default=True)
-        TenantDomain.objects.create(tenant=tenant, name=domain.split(".")[0] + ".onmicrosoft.com", is_initial=True)
+        TenantDomain.objects.create(
+            tenant=tenant, name=domain.split(".")[0] + ".onmicrosoft.com", is_initial=True
+        )
         rows[name] = tenant
     return {"technician": technician, "connection": connection, "tenants": rows}
 

@@ -1,6 +1,7 @@
 """The shell and the tenant pages in a real browser: login, list, picker, dark mode, and no CSP violation."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import log_in
 
@@ -32,10 +33,13 @@ def test_technician_logs_in_and_sees_the_tenant_list(browser_page, seeded):
     dialog = page.locator("#modal")
     dialog.get_by_role("button", name="Add tenant").wait_for()
     page.locator("#modal.show").wait_for()
+    expect(dialog.get_by_label("Tenant id or domain")).to_be_focused()
     page.wait_for_timeout(400)  # the fade-in, for the screenshot only
     screenshot(page, "/tmp/tenants-modal.png")
     dialog.get_by_role("button", name="Add tenant").click()
     dialog.get_by_text("This field is required.").wait_for()
+    # The re-rendered form keeps the keyboard in the dialog, on the field in error.
+    expect(dialog.get_by_label("Tenant id or domain")).to_be_focused()
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
     page.locator(".modal-backdrop").wait_for(state="detached")

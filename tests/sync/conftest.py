@@ -24,8 +24,8 @@ def sandbox_tenant_of(tenant: Tenant) -> SandboxTenant:
 
 
 @pytest.fixture
-def contoso(customers):
-    return next(t for name, t in customers.items() if name.startswith("Contoso"))
+def northwind(customers):
+    return customers["Northwind Traders"]
 
 
 @pytest.fixture

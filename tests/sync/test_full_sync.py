@@ -11,8 +11,8 @@ import pytest
 from graph.sandbox.models import SandboxUser
 from tenants.models import Tenant
 from users.models import DirectorySyncState, DirectoryUser, DirectoryUserLicense, TenantSku
-from users.sync import sync_tenant
 from users.sync import full as full_module
+from users.sync import sync_tenant
 from users.sync.records import USER_SELECT
 
 from .conftest import sandbox_tenant_of
@@ -25,7 +25,10 @@ def test_every_seeded_user_is_cached_with_its_fields(fabrikam, recording_client)
     result = sync_tenant(fabrikam, client=client)
     assert result.ok and result.kind == "full" and result.full_reason == "first sync"
 
-    seeded = {u.id: u.properties for u in SandboxUser.objects.filter(tenant=sandbox_tenant_of(fabrikam), deleted_datetime__isnull=True)}
+    seeded = {
+        u.id: u.properties
+        for u in SandboxUser.objects.filter(tenant=sandbox_tenant_of(fabrikam), deleted_datetime__isnull=True)
+    }
     cached = {row.user_id: row for row in DirectoryUser.objects.filter(tenant=fabrikam)}
     assert set(cached) == set(seeded) and len(cached) == result.users == len(seeded) > 200
     names = dict(TenantSku.objects.filter(tenant=fabrikam).values_list("sku_id", "product_name"))
@@ -46,7 +49,9 @@ def test_every_seeded_user_is_cached_with_its_fields(fabrikam, recording_client)
     hybrid = [row for row in cached.values() if row.on_premises_sync_enabled]
     assert hybrid and all(row.on_premises_immutable_id for row in hybrid)
     # licence rows match the denormalised ids
-    assert DirectoryUserLicense.objects.filter(tenant=fabrikam).count() == sum(len(r.license_sku_ids) for r in cached.values())
+    assert DirectoryUserLicense.objects.filter(tenant=fabrikam).count() == sum(
+        len(r.license_sku_ids) for r in cached.values()
+    )
 
     # requests: subscribedSkus, the deltaLink ("sync from now"), ceil(n/999) user pages, sign-in pages
     user_pages = math.ceil(len(seeded) / 999)
@@ -58,10 +63,16 @@ def test_every_seeded_user_is_cached_with_its_fields(fabrikam, recording_client)
     assert result.requests == len(session.calls)
 
     state = DirectorySyncState.objects.get(tenant=fabrikam)
-    assert state.delta_link and state.user_count == len(seeded) and state.last_request_count == result.requests
+    assert (
+        state.delta_link and state.user_count == len(seeded) and state.last_request_count == result.requests
+    )
     assert state.last_full_sync_at and state.last_full_sync_reason == "first sync" and not state.locked_by
     fabrikam.refresh_from_db()
-    assert fabrikam.last_sync_status == Tenant.SyncStatus.OK and fabrikam.last_sync_at and not fabrikam.last_sync_error
+    assert (
+        fabrikam.last_sync_status == Tenant.SyncStatus.OK
+        and fabrikam.last_sync_at
+        and not fabrikam.last_sync_error
+    )
 
 
 def test_writes_happen_page_by_page_never_holding_the_whole_set(fabrikam, recording_client, monkeypatch):

@@ -32,7 +32,9 @@ def test_a_held_lock_prevents_a_second_sync(tailspin):
 def test_an_expired_lease_is_taken_over(tailspin):
     dead = TenantSyncLock(tailspin)
     assert dead.acquire()
-    DirectorySyncState.objects.filter(tenant=tailspin).update(locked_until=timezone.now() - timedelta(seconds=1))
+    DirectorySyncState.objects.filter(tenant=tailspin).update(
+        locked_until=timezone.now() - timedelta(seconds=1)
+    )
     assert sync_tenant(tailspin).ok
     with pytest.raises(SyncLockLost):
         dead.renew()
@@ -48,7 +50,8 @@ def test_p1_tenant_gets_last_sign_in_in_its_own_query(fabrikam, recording_client
     main_calls = [path for _, path in session.calls if "userPrincipalName" in path]
     assert all("signInActivity" not in path for path in main_calls)
     with_activity = [
-        u for u in SandboxUser.objects.filter(tenant=sandbox_tenant_of(fabrikam), deleted_datetime__isnull=True)
+        u
+        for u in SandboxUser.objects.filter(tenant=sandbox_tenant_of(fabrikam), deleted_datetime__isnull=True)
         if (u.properties.get("signInActivity") or {}).get("lastSignInDateTime")
     ]
     assert with_activity

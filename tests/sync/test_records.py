@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from users.sync.records import (
-    RecordError,
     SYNCED_FIELDS,
+    RecordError,
     last_sign_in,
     merge_record,
     parse_user_id,
@@ -85,7 +85,9 @@ def test_guest_cloud_only_unlicensed():
     assert fields["user_type"] == "Guest"
     assert fields["upn_domain"] == "contoso.onmicrosoft.com"
     assert fields["on_premises_sync_enabled"] is False
-    assert fields["is_licensed"] is False and fields["license_names"] == "" and fields["license_sku_ids"] == []
+    assert (
+        fields["is_licensed"] is False and fields["license_names"] == "" and fields["license_sku_ids"] == []
+    )
     assert fields["proxy_addresses"] == [] and fields["proxy_search"] == ""
     assert fields["created_datetime"] is None
 
@@ -94,7 +96,12 @@ def test_licence_names_sorted_tenant_name_first_and_never_a_guid():
     tenant_sku = str(uuid.uuid4())
     record = {
         "id": str(uuid.uuid4()),
-        "assignedLicenses": [{"skuId": UNKNOWN}, {"skuId": tenant_sku}, {"skuId": E3}, {"skuId": "not-a-guid"}],
+        "assignedLicenses": [
+            {"skuId": UNKNOWN},
+            {"skuId": tenant_sku},
+            {"skuId": E3},
+            {"skuId": "not-a-guid"},
+        ],
     }
     fields = user_fields(record, namer(**{tenant_sku: "CONTOSO_CUSTOM_SKU"}), now=NOW)
     names = fields["license_names"].split("; ")
@@ -154,5 +161,8 @@ def test_invalid_id_and_helpers():
     assert upn_domain("no-at-sign") == ""
     assert last_sign_in(None) is None
     assert last_sign_in(
-        {"lastSignInDateTime": "2026-01-01T00:00:00Z", "lastNonInteractiveSignInDateTime": "2026-02-01T00:00:00Z"}
+        {
+            "lastSignInDateTime": "2026-01-01T00:00:00Z",
+            "lastNonInteractiveSignInDateTime": "2026-02-01T00:00:00Z",
+        }
     ) == datetime(2026, 2, 1, tzinfo=UTC)

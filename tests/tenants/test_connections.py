@@ -70,16 +70,24 @@ def test_edit_never_renders_secrets_and_blank_keeps_them(tech_client, connection
     html = tech_client.get(url).content.decode()
     assert SECRET not in html and "very-private-key" not in html
     assert html.count(">set<") == 2  # both badges say "set"
-    data = form_data(name="Renamed", partner_tenant_id=str(connection.partner_tenant_id), certificate_thumbprint="AB12")
+    data = form_data(
+        name="Renamed", partner_tenant_id=str(connection.partner_tenant_id), certificate_thumbprint="AB12"
+    )
     assert tech_client.post(url, data).status_code == 302
     connection.refresh_from_db()
-    assert connection.name == "Renamed" and connection.client_secret == SECRET and connection.certificate_pem == PEM
+    assert (
+        connection.name == "Renamed"
+        and connection.client_secret == SECRET
+        and connection.certificate_pem == PEM
+    )
 
 
 @pytest.mark.django_db
 def test_invalid_post_does_not_echo_the_secrets_back(tech_client, connection):
     url = reverse("tenants:connection-edit", args=[connection.pk])
-    response = tech_client.post(url, form_data(name="", client_secret="new-secret-typed-now", certificate_pem=PEM))
+    response = tech_client.post(
+        url, form_data(name="", client_secret="new-secret-typed-now", certificate_pem=PEM)
+    )
     html = response.content.decode()
     assert response.status_code == 422
     assert "This field is required" in html
@@ -90,18 +98,28 @@ def test_invalid_post_does_not_echo_the_secrets_back(tech_client, connection):
 def test_clear_removes_and_a_credential_is_required(tech_client, connection):
     url = reverse("tenants:connection-edit", args=[connection.pk])
     response = tech_client.post(url, form_data(clear_client_secret="on"))
-    assert response.status_code == 422 and "needs a client secret or a certificate" in response.content.decode()
+    assert (
+        response.status_code == 422 and "needs a client secret or a certificate" in response.content.decode()
+    )
     response = tech_client.post(url, form_data(clear_client_secret="on", client_secret="x"))
     assert "not both" in response.content.decode()
-    response = tech_client.post(url, form_data(clear_client_secret="on", certificate_pem=PEM, certificate_thumbprint="ab:12"))
+    response = tech_client.post(
+        url, form_data(clear_client_secret="on", certificate_pem=PEM, certificate_thumbprint="ab:12")
+    )
     assert response.status_code == 302
     connection.refresh_from_db()
-    assert connection.client_secret == "" and connection.certificate_pem == PEM and connection.certificate_thumbprint == "AB12"
+    assert (
+        connection.client_secret == ""
+        and connection.certificate_pem == PEM
+        and connection.certificate_thumbprint == "AB12"
+    )
 
 
 @pytest.mark.django_db
 def test_certificate_must_look_like_pem(tech_client):
-    response = tech_client.post(reverse("tenants:connection-create"), form_data(certificate_pem="hello", certificate_thumbprint="AB"))
+    response = tech_client.post(
+        reverse("tenants:connection-create"), form_data(certificate_pem="hello", certificate_thumbprint="AB")
+    )
     assert "does not look like PEM" in response.content.decode()
 
 
@@ -116,7 +134,9 @@ def test_partner_sign_in_round_trip_through_the_sandbox(tech_client, sandbox_con
     authorize = urlsplit(start["Location"])
     params = {key: values[0] for key, values in parse_qs(authorize.query).items()}
     assert authorize.path.endswith(f"/login/{sandbox_connection.partner_tenant_id}/oauth2/v2.0/authorize")
-    assert params["code_challenge_method"] == "S256" and params["redirect_uri"].endswith("/tenants/connections/callback/")
+    assert params["code_challenge_method"] == "S256" and params["redirect_uri"].endswith(
+        "/tenants/connections/callback/"
+    )
     assert "flow" in tech_client.session[consent.SESSION_KEY]
 
     signed_in = tech_client.post(
@@ -150,8 +170,20 @@ class FakeMsalApp:
 @pytest.mark.parametrize(
     ("params", "result", "expected"),
     [
-        ({"state": "s", "error": "access_denied", "error_description": "AADSTS65004: User declined to consent.\nTrace ID: x"}, {}, "access_denied: AADSTS65004: User declined to consent."),
-        ({"state": "s", "code": "c"}, {"error": "invalid_grant", "error_description": "AADSTS70008: The code has expired."}, "AADSTS70008"),
+        (
+            {
+                "state": "s",
+                "error": "access_denied",
+                "error_description": "AADSTS65004: User declined to consent.\nTrace ID: x",
+            },
+            {},
+            "access_denied: AADSTS65004: User declined to consent.",
+        ),
+        (
+            {"state": "s", "code": "c"},
+            {"error": "invalid_grant", "error_description": "AADSTS70008: The code has expired."},
+            "AADSTS70008",
+        ),
         ({"state": "other", "code": "c"}, {}, "did not match the request"),
         ({"state": "s", "code": "c"}, {"access_token": "a"}, "no refresh token"),
     ],

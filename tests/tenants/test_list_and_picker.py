@@ -14,8 +14,12 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def tenants(make_tenant):
     return {
         "contoso": make_tenant("Contoso", "contoso.com", "contoso.onmicrosoft.com"),
-        "fabrikam": make_tenant("Fabrikam", "fabrikam.com", has_entra_p2=True, capabilities_checked_at="2026-01-01T00:00Z"),
-        "northwind": make_tenant("Northwind", "northwind.example", kind=Tenant.Kind.SANDBOX, last_sync_error="boom"),
+        "fabrikam": make_tenant(
+            "Fabrikam", "fabrikam.com", has_entra_p2=True, capabilities_checked_at="2026-01-01T00:00Z"
+        ),
+        "northwind": make_tenant(
+            "Northwind", "northwind.example", kind=Tenant.Kind.SANDBOX, last_sync_error="boom"
+        ),
     }
 
 
@@ -41,7 +45,9 @@ def test_list_shows_rows_badges_and_shell(tech_client, tenants):
 
 def test_search_reflects_query_and_htmx_gets_only_the_table(tech_client, tenants):
     full = tech_client.get(reverse("tenants:list"), {"q": "fabri"}).content.decode()
-    assert 'value="fabri"' in full and "Fabrikam" in full and "Contoso" not in full.split('id="tenant-table"')[1]
+    assert (
+        'value="fabri"' in full and "Fabrikam" in full and "Contoso" not in full.split('id="tenant-table"')[1]
+    )
     partial = tech_client.get(reverse("tenants:list"), {"q": "onmicrosoft"}, **HTMX).content.decode()
     assert partial.lstrip().startswith('<div id="tenant-table"')
     assert "Contoso" in partial and "Fabrikam" not in partial and "<html" not in partial
@@ -108,17 +114,21 @@ def test_picker_lists_favourites_first_and_only_enabled(tech_client, technician,
     assert "Favourites" in html and "All tenants" in html and "Zeta" not in html
     matches = tech_client.get(reverse("tenants:picker"), {"q": "contoso.onmicrosoft"}).content.decode()
     assert "Contoso" in matches and "Northwind" not in matches and "Fabrikam" not in matches
-    by_guid = tech_client.get(reverse("tenants:picker"), {"q": str(tenants["fabrikam"].tenant_id)}).content.decode()
+    by_guid = tech_client.get(
+        reverse("tenants:picker"), {"q": str(tenants["fabrikam"].tenant_id)}
+    ).content.decode()
     assert "Fabrikam" in by_guid and "Contoso" not in by_guid
 
 
 def test_select_stores_tenant_and_redirects_back_safely(tech_client, tenants):
     fabrikam = tenants["fabrikam"]
-    response = tech_client.post(reverse("tenants:select"), {"tenant": str(fabrikam.tenant_id), "next": "/tenants/?q=f"})
+    response = tech_client.post(
+        reverse("tenants:select"), {"tenant": str(fabrikam.tenant_id), "next": "/tenants/?q=f"}
+    )
     assert response["Location"] == "/tenants/?q=f"
     assert tech_client.session[SESSION_KEY] == str(fabrikam.tenant_id)
     # The header shows it as the current tenant.
-    assert 'data-picker-current>Fabrikam<' in tech_client.get(reverse("tenants:list")).content.decode()
+    assert "data-picker-current>Fabrikam<" in tech_client.get(reverse("tenants:list")).content.decode()
     evil = tech_client.post(reverse("tenants:select"), {"tenant": "", "next": "https://evil.example/"})
     assert evil["Location"] == reverse("tenants:list")
     assert SESSION_KEY not in tech_client.session
@@ -156,7 +166,9 @@ def test_a_scoped_technician_never_meets_other_tenants(scoped_client, tenants):
     # Out of scope is "does not exist": 404, never 403.
     assert client.post(reverse("tenants:favourite", args=[fabrikam.tenant_id])).status_code == 404
     assert client.post(reverse("tenants:toggle-enabled", args=[fabrikam.tenant_id])).status_code == 404
-    assert client.post(reverse("tenants:toggle-enabled", args=[tenants["contoso"].tenant_id])).status_code == 403
+    assert (
+        client.post(reverse("tenants:toggle-enabled", args=[tenants["contoso"].tenant_id])).status_code == 403
+    )
     client.post(reverse("tenants:select"), {"tenant": str(fabrikam.tenant_id)})
     assert SESSION_KEY not in client.session
 

@@ -12,6 +12,7 @@ def test_wrong_password_and_unknown_user_read_the_same(client, technician):
     unknown_user = client.post(reverse("login"), {"username": "ghost", "password": "nope"}).content.decode()
     message = "Please enter a correct username and password"
     assert message in wrong_password and message in unknown_user
+
     # The only difference allowed is the echoed username and the per-request CSRF token.
     def normalise(html, name):
         html = html.replace(f'value="{name}"', "")

@@ -20,7 +20,10 @@ def test_discovery_through_the_sandbox_creates_then_updates(sandbox_connection):
     assert tenants.count() == len(summary.created)
     for tenant in tenants:
         assert tenant.kind == Tenant.Kind.SANDBOX
-        assert tenant.default_domain and tenant.domains.filter(name=tenant.default_domain, is_default=True).exists()
+        assert (
+            tenant.default_domain
+            and tenant.domains.filter(name=tenant.default_domain, is_default=True).exists()
+        )
         assert tenant.domains.filter(is_initial=True, name__endswith=".onmicrosoft.com").exists()
     again = discover_customers(sandbox_connection)
     assert sorted(again.updated) == sorted(summary.created) and not again.created
@@ -32,25 +35,38 @@ def test_one_failing_customer_is_recorded_and_hides_no_other(monkeypatch, connec
     monkeypatch.setattr(
         services,
         "list_gdap_customers",
-        lambda conn: iter([{"tenant_id": str(bad_id), "display_name": "Broken Co"}, {"tenant_id": str(ok_id), "display_name": "Good Co"}]),
+        lambda conn: iter(
+            [
+                {"tenant_id": str(bad_id), "display_name": "Broken Co"},
+                {"tenant_id": str(ok_id), "display_name": "Good Co"},
+            ]
+        ),
     )
 
     def profile(client):
         if client.tenant_id == str(bad_id):
             raise AuthError("AADSTS50020: user account does not exist in tenant", request_id="req-1")
-        return {"tenant_id": str(ok_id), "display_name": "Good Company", "domains": [{"name": "Good.Example", "is_default": True, "is_initial": False}]}
+        return {
+            "tenant_id": str(ok_id),
+            "display_name": "Good Company",
+            "domains": [{"name": "Good.Example", "is_default": True, "is_initial": False}],
+        }
 
     monkeypatch.setattr(services, "get_tenant_profile", profile)
     summary = discover_customers(connection)
     assert summary.created == ["Good Company"]
-    assert summary.failed == [("Broken Co", "AADSTS50020: user account does not exist in tenant (request-id req-1)")]
+    assert summary.failed == [
+        ("Broken Co", "AADSTS50020: user account does not exist in tenant (request-id req-1)")
+    ]
     broken = Tenant.objects.get(tenant_id=bad_id)
     assert broken.last_sync_status == Tenant.SyncStatus.FAILED and "AADSTS50020" in broken.last_sync_error
     assert broken.kind == Tenant.Kind.CUSTOMER
     assert TenantDomain.objects.get(name="good.example").tenant.tenant_id == ok_id
 
     # The next successful discovery clears the discovery error.
-    monkeypatch.setattr(services, "get_tenant_profile", lambda client: {"display_name": "Broken Co", "domains": []})
+    monkeypatch.setattr(
+        services, "get_tenant_profile", lambda client: {"display_name": "Broken Co", "domains": []}
+    )
     discover_customers(connection)
     broken.refresh_from_db()
     assert broken.last_sync_error == "" and broken.last_sync_status == Tenant.SyncStatus.NEVER
@@ -82,7 +98,11 @@ class TestManualAdd:
     def test_by_domain_through_the_sandbox(self, sandbox_connection):
         from graph.sandbox.seed import demo_summary
 
-        customer = next(row for row in demo_summary() if str(row["tenant_id"]) != str(sandbox_connection.partner_tenant_id))
+        customer = next(
+            row
+            for row in demo_summary()
+            if str(row["tenant_id"]) != str(sandbox_connection.partner_tenant_id)
+        )
         tenant = add_tenant_manually(sandbox_connection, customer["default_domain"].upper())
         assert str(tenant.tenant_id) == str(customer["tenant_id"]).lower()
         assert tenant.added_manually and tenant.display_name == customer["display_name"]
@@ -103,7 +123,9 @@ class TestManualAdd:
 
         monkeypatch.setattr(services, "get_tenant_profile", refused)
         response = tech_client.post(
-            reverse("tenants:add"), {"connection": connection.pk, "tenant": "contoso.com"}, HTTP_HX_REQUEST="true"
+            reverse("tenants:add"),
+            {"connection": connection.pk, "tenant": "contoso.com"},
+            HTTP_HX_REQUEST="true",
         )
         html = response.content.decode()
         assert response.status_code == 422
@@ -112,10 +134,14 @@ class TestManualAdd:
     def test_view_success_closes_modal_and_refreshes_table(self, monkeypatch, tech_client, connection):
         new_id = uuid.uuid4()
         monkeypatch.setattr(
-            services, "get_tenant_profile", lambda client: {"tenant_id": str(new_id), "display_name": "Adatum", "domains": []}
+            services,
+            "get_tenant_profile",
+            lambda client: {"tenant_id": str(new_id), "display_name": "Adatum", "domains": []},
         )
         response = tech_client.post(
-            reverse("tenants:add"), {"connection": connection.pk, "tenant": str(new_id)}, HTTP_HX_REQUEST="true"
+            reverse("tenants:add"),
+            {"connection": connection.pk, "tenant": str(new_id)},
+            HTTP_HX_REQUEST="true",
         )
         assert response.status_code == 204
         for event in ("toast", "closeModal", "tenantsChanged"):
@@ -124,7 +150,12 @@ class TestManualAdd:
 
     def test_staff_only(self, reader_client, connection):
         assert reader_client.get(reverse("tenants:add")).status_code == 403
-        assert reader_client.post(reverse("tenants:add"), {"connection": connection.pk, "tenant": "x.com"}).status_code == 403
+        assert (
+            reader_client.post(
+                reverse("tenants:add"), {"connection": connection.pk, "tenant": "x.com"}
+            ).status_code
+            == 403
+        )
 
     def test_full_page_without_htmx(self, tech_client, connection):
         html = tech_client.get(reverse("tenants:add")).content.decode()

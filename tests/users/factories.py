@@ -142,7 +142,9 @@ def make_users(tenant: Tenant, n: int, *, batch_size: int = 2000, start: int = 0
     return created
 
 
-def make_technician(username: str = "tech", *, role: str = "reader", scope: str = "only", tenants=(), groups=()):
+def make_technician(
+    username: str = "tech", *, role: str = "reader", scope: str = "only", tenants=(), groups=()
+):
     """A technician with a TechnicianProfile (role and tenant scope), as tenants.access reads it."""
     from django.contrib.auth import get_user_model
 

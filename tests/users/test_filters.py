@@ -83,10 +83,25 @@ def test_page_window():
     assert Page(rows=[], number=1, per_page=50, count=0).window() == [1]
 
 
-PARAM_NAMES = st.sampled_from(["tenant", "q", "status", "licence", "sku", "source", "type", "domain", "sort", "page", "per_page", "x"])
+PARAM_NAMES = st.sampled_from(
+    ["tenant", "q", "status", "licence", "sku", "source", "type", "domain", "sort", "page", "per_page", "x"]
+)
 VALUES = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["all", "group:1", "group:x", "-", "-display_name", "0", "-1", "99999999999", "500", str(uuid.uuid4())]),
+    st.sampled_from(
+        [
+            "all",
+            "group:1",
+            "group:x",
+            "-",
+            "-display_name",
+            "0",
+            "-1",
+            "99999999999",
+            "500",
+            str(uuid.uuid4()),
+        ]
+    ),
 )
 
 

@@ -119,12 +119,14 @@ def test_each_filter_selects_exactly_the_matching_users(admin_client, contoso, p
 
 
 def test_filters_combine(admin_client, contoso):
-    response = admin_client.get(URL, {"tenant": "contoso.example", "status": "enabled", "source": "synced", "per_page": "500"})
+    response = admin_client.get(
+        URL, {"tenant": "contoso.example", "status": "enabled", "source": "synced", "per_page": "500"}
+    )
     shown = {row["user"].pk for row in response.context["rows"]}
     wanted = set(
-        DirectoryUser.objects.filter(tenant=contoso, account_enabled=True, on_premises_sync_enabled=True).values_list(
-            "pk", flat=True
-        )
+        DirectoryUser.objects.filter(
+            tenant=contoso, account_enabled=True, on_premises_sync_enabled=True
+        ).values_list("pk", flat=True)
     )
     assert shown == wanted
 
@@ -150,7 +152,9 @@ def test_search_does_not_match_the_middle_of_a_display_name(admin_client, contos
     assert "No user matches these filters." in response.content.decode()
 
 
-@pytest.mark.parametrize("key", ["display_name", "mail", "created", "licences", "enabled", "user_type", "tenant"])
+@pytest.mark.parametrize(
+    "key", ["display_name", "mail", "created", "licences", "enabled", "user_type", "tenant"]
+)
 def test_sort_by_any_sortable_column_both_ways_with_a_stable_tiebreak(admin_client, contoso, key):
     TechnicianPreference.objects.all().delete()
     asc = admin_client.get(URL, {"tenant": "contoso.example", "sort": key, "per_page": "100"})
@@ -190,13 +194,18 @@ def test_htmx_request_gets_only_the_table_partial(admin_client, contoso):
 def test_full_page_without_js_has_the_form_and_the_table(admin_client, contoso):
     body = admin_client.get(URL, {"tenant": "contoso.example"}).content.decode()
     assert 'id="users-filters"' in body and 'method="get"' in body
-    assert "<script" not in body.split("</head>")[1].replace('<script src="/static/js/users-table.js" defer></script>', "")
+    assert "<script" not in body.split("</head>")[1].replace(
+        '<script src="/static/js/users-table.js" defer></script>', ""
+    )
 
 
 def test_column_preferences_persist_and_render(admin_client, contoso):
     response = admin_client.post(
         reverse("users:columns"),
-        {"columns": ["mail", "department", "last_sign_in", "bogus"], "query": "tenant=contoso.example&sort=mail"},
+        {
+            "columns": ["mail", "department", "last_sign_in", "bogus"],
+            "query": "tenant=contoso.example&sort=mail",
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/users/?tenant=contoso.example&sort=mail"
     pref = TechnicianPreference.objects.get(key=PREFERENCE_KEY)
@@ -211,7 +220,9 @@ def test_column_preferences_persist_and_render(admin_client, contoso):
 
 def test_column_chooser_over_htmx_returns_the_table(admin_client, contoso):
     response = admin_client.post(
-        reverse("users:columns"), {"columns": ["user_id"], "query": "tenant=contoso.example"}, HTTP_HX_REQUEST="true"
+        reverse("users:columns"),
+        {"columns": ["user_id"], "query": "tenant=contoso.example"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<div id="users-table"')
@@ -229,8 +240,12 @@ def test_last_sign_in_not_available_without_p1(admin_client):
 def test_all_tenants_names_stale_failed_and_never_synced_tenants(admin_client, contoso, settings):
     settings.USERS_SYNC_INTERVAL_MINUTES = 15
     now = timezone.now()
-    make_tenant("Fabrikam", last_sync_status=Tenant.SyncStatus.FAILED, last_sync_at=now - timedelta(minutes=3),
-                last_sync_error="AADSTS50020: consent revoked")
+    make_tenant(
+        "Fabrikam",
+        last_sync_status=Tenant.SyncStatus.FAILED,
+        last_sync_at=now - timedelta(minutes=3),
+        last_sync_error="AADSTS50020: consent revoked",
+    )
     make_tenant("Northwind", last_sync_at=now - timedelta(minutes=31))  # older than 2 x 15 min
     make_tenant("Tailspin", last_sync_status=Tenant.SyncStatus.NEVER, last_sync_at=None)
     make_tenant("Fresh", last_sync_at=now - timedelta(minutes=29))
@@ -284,7 +299,10 @@ def _page_queries(client, per_page: str) -> int:
 def test_queries_per_page_do_not_grow_with_rows(admin_client):
     for name in ("A", "B", "C"):
         make_users(make_tenant(name, has_entra_p1=True), 100)
-    admin_client.post(reverse("users:columns"), {"columns": [c for c in ("mail", "licences", "last_sign_in", "proxy_addresses", "upn")]})
+    admin_client.post(
+        reverse("users:columns"),
+        {"columns": [c for c in ("mail", "licences", "last_sign_in", "proxy_addresses", "upn")]},
+    )
     small = _page_queries(admin_client, "25")
     large = _page_queries(admin_client, "250")
     assert small == large

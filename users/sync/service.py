@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from graph.client import GraphClient
-from graph.errors import BadRequestError, GraphError
+from graph.errors import BadRequestError, GoneError, GraphError
 from tenants.models import Tenant
 from users.models import DirectorySyncState, DirectoryUser
 
@@ -174,7 +174,8 @@ def _run(tenant, client, state, full, lock, result: SyncResult, fields: dict) ->
             return
         except BadRequestError as exc:
             # 410 resyncRequired (expired) or 400 (a token Graph cannot read): start over with a full sync.
-            reason = f"delta link refused: {exc.code} (HTTP {exc.status})"
+            verdict = "expired" if isinstance(exc, GoneError) else "refused"
+            reason = f"delta link {verdict} (HTTP {exc.status} {exc.code})"
             logger.info("directory sync of %s: %s, running a full sync", tenant, reason)
     link, result.changed, result.removed = full_sync(tenant, client, namer, on_page=lock.renew)
     result.kind, result.full_reason = "full", reason

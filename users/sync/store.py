@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tenants.models import Tenant
@@ -25,6 +25,48 @@ from .skus import LicenceNamer
 logger = logging.getLogger(__name__)
 
 DELETE_CHUNK = 2000
+
+
+# Columns of a new row: every concrete column but the primary key. On conflict only SYNCED_FIELDS change,
+# so last_sign_in and per_user_mfa_state (kept by other queries) survive a sync.
+_INSERT_FIELDS = [f for f in DirectoryUser._meta.concrete_fields if not f.primary_key]
+_UPDATE_COLUMNS = [DirectoryUser._meta.get_field(name).column for name in SYNCED_FIELDS]
+# Fields whose Python value the database driver cannot take as is (UUID, JSON, aware datetimes).
+_CONVERTED = {
+    f.attname
+    for f in _INSERT_FIELDS
+    if f.get_internal_type() in {"UUIDField", "JSONField", "DateTimeField", "ForeignKey"}
+}
+
+
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in _UPDATE_COLUMNS)
+    return (
+        f"INSERT INTO {quote(DirectoryUser._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({quote('tenant_id')}, {quote('user_id')}) DO UPDATE SET {updates}"
+    )
+
+
+def _upsert(rows: list[DirectoryUser]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE for a page, as one executemany (PostgreSQL and SQLite >= 3.24).
+
+    Same statement QuerySet.bulk_create(update_conflicts=True) builds, without its per-value compilation:
+    on SQLite Django also splits it into 33-row statements (999 parameters), which made the ORM, not
+    Graph, the cost of a sync (5x a bare download of the pages; about 1.2x with this)."""
+    params = []
+    for row in rows:
+        values = []
+        for field in _INSERT_FIELDS:
+            value = getattr(row, field.attname)
+            if field.attname in _CONVERTED:
+                value = field.get_db_prep_save(value, connection)
+            values.append(value)
+        params.append(values)
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), params)
 
 
 def _by_id(records: Iterable[Mapping]) -> dict[uuid.UUID, Mapping]:
@@ -65,12 +107,7 @@ def upsert_records(
         full = merge_record(held.get(user_id), record) if partial else record
         rows.append(DirectoryUser(tenant=tenant, user_id=user_id, **user_fields(full, namer, now=now)))
     with transaction.atomic():
-        DirectoryUser.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["tenant", "user_id"],
-            update_fields=list(SYNCED_FIELDS),
-        )
+        _upsert(rows)
         pks = dict(
             DirectoryUser.objects.filter(tenant=tenant, user_id__in=list(keyed)).values_list("user_id", "pk")
         )

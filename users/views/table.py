@@ -12,6 +12,7 @@ from dataclasses import replace
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+from django_htmx.http import push_url
 
 from tenants.models import TenantDomain
 from tenants.ui import htmx_partial
@@ -107,7 +108,9 @@ def _domains(scope) -> list[str]:
     )
 
 
-def render_table(request, params, *, partial: bool | None = None, status: int = 200):
+def render_table(request, params, *, partial: bool | None = None, push: bool = False):
+    """The page, or its table partial. ``push``: tell htmx to put the canonical URL (defaults left out)
+    in the address bar instead of the raw form serialisation, so what gets bookmarked is clean."""
     partial = htmx_partial(request) if partial is None else partial
     try:
         context = table_context(request, params)
@@ -118,9 +121,12 @@ def render_table(request, params, *, partial: bool | None = None, status: int = 
         context["oob"] = True  # also refresh the search form's hidden sort (it lives outside the partial)
     else:
         context["groups"] = groups_for(request.user)
-    return render(request, PARTIAL if partial else TEMPLATE, context, status=status)
+    response = render(request, PARTIAL if partial else TEMPLATE, context)
+    if partial and push:
+        push_url(response, reverse("users:list") + "?" + context["query_string"])
+    return response
 
 
 @require_GET
 def user_table(request):
-    return render_table(request, request.GET)
+    return render_table(request, request.GET, push=True)

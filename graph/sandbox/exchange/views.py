@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import switches
 from ..identity import find_tenant
 from ..tokens import EXCHANGE_AUDIENCE, TokenError, verify_access_token
-from . import errors, mailbox  # noqa: F401 - importing mailbox registers its cmdlets
+from . import autoreply, errors, mailbox  # noqa: F401 - importing registers their cmdlets
 from .cmdlets import invoke, page, select_properties
 from .errors import CmdletError, exchange_error
 
