@@ -146,6 +146,9 @@ if PRODUCTION and not CELERY_BROKER_URL:
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery-broker"
+    # kombu's filesystem transport does not create its folders.
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery-processed").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),

@@ -43,7 +43,7 @@ def search_q(term: str) -> Q:
     )
 
 
-def filter_users(qs: QuerySet, query: TableQuery) -> QuerySet:
+def filter_users(qs: QuerySet, query: TableQuery, tenants=None) -> QuerySet:
     if query.q:
         qs = qs.filter(search_q(query.q))
     if query.status:
@@ -52,7 +52,10 @@ def filter_users(qs: QuerySet, query: TableQuery) -> QuerySet:
         qs = qs.filter(is_licensed=query.licence == "licensed")
     if query.sku:
         # Through the (tenant, sku_id) index; a semi-join, so a user is never listed twice.
-        holders = DirectoryUserLicense.objects.filter(sku_id=query.sku).values("user_id")
+        holders = DirectoryUserLicense.objects.filter(sku_id=query.sku)
+        if tenants is not None:  # the (tenant, sku_id) index narrows to the scope before the join
+            holders = holders.filter(**_tenant_lookup(tenants))
+        holders = holders.values("user_id")
         qs = qs.filter(pk__in=holders)
     if query.source:
         qs = qs.filter(on_premises_sync_enabled=query.source == "synced")
@@ -64,29 +67,45 @@ def filter_users(qs: QuerySet, query: TableQuery) -> QuerySet:
     return qs
 
 
+def _nullable(name: str) -> bool:
+    model = DirectoryUser
+    field = None
+    for part in name.split("__"):
+        field = model._meta.get_field(part)
+        model = field.related_model or model
+    return bool(field and field.null)
+
+
 def ordering(query: TableQuery) -> list:
-    """ORDER BY for the query's sort, nulls last both ways, with the primary key as a stable tiebreaker
-    (same direction, so descending is the exact reverse of ascending)."""
+    """ORDER BY for the query's sort with the primary key as a stable tiebreaker (same direction, so
+    descending is the exact reverse of ascending). Only nullable columns (dates) say NULLS LAST: on the
+    NOT NULL ones a plain ASC/DESC lets PostgreSQL walk the (tenant, column) index either way, where an
+    explicit DESC NULLS LAST would force a sort of every row in scope."""
     column = SORTABLE.get(query.sort_key) or SORTABLE["display_name"]
     desc = query.descending
-    order = [
-        (F(name).desc(nulls_last=True) if desc else F(name).asc(nulls_last=True))
-        for name in column.sort_fields
-    ]
+    order = []
+    for name in column.sort_fields:
+        nulls_last = True if _nullable(name) else None
+        order.append(F(name).desc(nulls_last=nulls_last) if desc else F(name).asc(nulls_last=nulls_last))
     order.append(F("pk").desc() if desc else F("pk").asc())
     return order
+
+
+def _tenant_lookup(tenants) -> dict:
+    """``tenant=`` for one Tenant, ``tenant__in=`` for a queryset or list of them."""
+    if hasattr(tenants, "pk") and not isinstance(tenants, QuerySet):
+        return {"tenant": tenants}
+    return {"tenant__in": tenants}
 
 
 def users_for_tenants(tenants) -> QuerySet:
     """Users of ``tenants`` (a Tenant, or a queryset/list of tenants) before any table filter."""
     qs = DirectoryUser.objects.select_related("tenant").defer(*DEFERRED_FIELDS)
-    if hasattr(tenants, "pk") and not isinstance(tenants, QuerySet):
-        return qs.filter(tenant=tenants)
-    return qs.filter(tenant__in=tenants)
+    return qs.filter(**_tenant_lookup(tenants))
 
 
 def table_queryset(tenants, query: TableQuery) -> QuerySet:
-    return filter_users(users_for_tenants(tenants), query).order_by(*ordering(query))
+    return filter_users(users_for_tenants(tenants), query, tenants).order_by(*ordering(query))
 
 
 @dataclass

@@ -51,13 +51,14 @@ def parse_methods(items: list[dict]) -> list[dict]:
     methods = []
     for item in items:
         kind = str(item.get("@odata.type", "")).rsplit(".", 1)[-1]
+        detail = _detail(kind, item)
         methods.append(
             {
                 "id": item.get("id") or "",
                 "type": kind,
                 "label": METHOD_LABELS.get(kind, kind or "Unknown method"),
                 "display_name": item.get("displayName") or "",
-                "detail": _detail(kind, item),
+                "detail": "" if detail == item.get("displayName") else detail,
                 "created": item.get("createdDateTime"),
                 "strong": kind in STRONG_METHODS,
             }

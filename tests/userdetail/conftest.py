@@ -20,7 +20,9 @@ class ActivityWorld:
         """A licensed, enabled member of the named tenant for which ``predicate(user)`` holds."""
         from graph.sandbox.models import SandboxUser
 
-        users = SandboxUser.objects.filter(tenant=self.sandbox[name], user_type="Member", account_enabled=True)
+        users = SandboxUser.objects.filter(
+            tenant=self.sandbox[name], user_type="Member", account_enabled=True
+        )
         for user in users.order_by("created_datetime", "id"):
             if user.properties.get("assignedLicenses") and predicate(user):
                 return user
@@ -42,6 +44,7 @@ def cache_row(tenant, sandbox_user):
         account_enabled=sandbox_user.account_enabled,
         on_premises_sync_enabled=bool(props.get("onPremisesSyncEnabled")),
         user_type=props["userType"],
+        created_datetime=sandbox_user.created_datetime,
     )
 
 
@@ -53,7 +56,9 @@ def activity_world(sandbox_connection):
     from tenants.models import Tenant, TenantDomain
 
     tenants, sandbox = {}, {}
-    for number, sandbox_tenant in enumerate(SandboxTenant.objects.filter(is_partner=False).order_by("display_name")):
+    for number, sandbox_tenant in enumerate(
+        SandboxTenant.objects.filter(is_partner=False).order_by("display_name")
+    ):
         seed_user_activity(sandbox_tenant, random.Random(number + 7))
         default = sandbox_tenant.domains.get(is_default=True).name
         premium = tenant_has_premium(sandbox_tenant)
@@ -72,6 +77,8 @@ def viewer_client(client, django_user_model):
     from tenants.models import TechnicianProfile
 
     user = django_user_model.objects.create_user(username=f"viewer-{uuid.uuid4().hex[:6]}", password="x")
-    TechnicianProfile.objects.create(user=user, role=TechnicianProfile.Role.READER, scope=TechnicianProfile.Scope.ALL)
+    TechnicianProfile.objects.create(
+        user=user, role=TechnicianProfile.Role.READER, scope=TechnicianProfile.Scope.ALL
+    )
     client.force_login(user)
     return client

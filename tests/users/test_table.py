@@ -307,3 +307,10 @@ def test_queries_per_page_do_not_grow_with_rows(admin_client):
     large = _page_queries(admin_client, "250")
     assert small == large
     assert large <= 12, large
+
+
+def test_scope_error_in_an_htmx_request_shows_the_message_in_the_table(admin_client):
+    response = admin_client.get(URL, {"tenant": "gone.example"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="users-table"') and "No tenant “gone.example”" in body

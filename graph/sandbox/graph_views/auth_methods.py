@@ -32,12 +32,12 @@ def method_json(method: SandboxAuthMethod) -> dict:
 
 
 def password_method(user: SandboxUser) -> dict:
-    changed = user.properties.get("lastPasswordChangeDateTime")
+    # Graph documents the password method's createdDateTime as "currently not populated".
     return {
         "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
         "id": PASSWORD_METHOD_ID,
         "password": None,
-        "createdDateTime": changed,
+        "createdDateTime": None,
     }
 
 

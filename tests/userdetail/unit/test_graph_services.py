@@ -11,17 +11,7 @@ from graph.errors import AuthError
 from graph.exchange import ExchangeClient
 from graph.services import auth_methods, devices, mailbox, memberships, onedrive, signins
 from graph.services import users as graph_users
-from tests.graph.conftest import (  # noqa: F401 - fixtures
-    CUSTOMER,
-    EXCHANGE,
-    GRAPH,
-    _no_extra_transports,
-    connection,
-    graph_client,
-    mocked,
-    sleeps,
-    tokens,
-)
+from tests.graph.conftest import CUSTOMER, EXCHANGE, GRAPH
 
 USER = "6a1f3e2d-1c0b-4a9f-8e7d-6c5b4a3f2e1d"
 query = responses.matchers.query_param_matcher
@@ -30,12 +20,23 @@ query = responses.matchers.query_param_matcher
 def test_authentication_methods_are_listed_and_labelled(graph_client, mocked):
     mocked.get(
         f"{GRAPH}/v1.0/users/{USER}/authentication/methods",
-        json={"value": [
-            {"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
-             "phoneNumber": "+44 7700 900123", "phoneType": "mobile", "smsSignInState": "notEnabled"},
-            {"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490",
-             "password": None, "createdDateTime": "2025-01-02T03:04:05Z"},
-        ]},  # fmt: skip
+        json={
+            "value": [
+                {
+                    "@odata.type": "#microsoft.graph.phoneAuthenticationMethod",
+                    "id": "3179e48a-750b-4051-897c-87b9720928f7",
+                    "phoneNumber": "+44 7700 900123",
+                    "phoneType": "mobile",
+                    "smsSignInState": "notEnabled",
+                },
+                {
+                    "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+                    "id": "28c10230-6103-485e-b985-444c60001490",
+                    "password": None,
+                    "createdDateTime": "2025-01-02T03:04:05Z",
+                },
+            ]
+        },  # fmt: skip
         match=[query({})],
     )
     methods = auth_methods.list_authentication_methods(graph_client, USER)
@@ -85,14 +86,32 @@ def test_group_kinds(group, kind):
 def test_memberships_split_groups_roles_and_flags(graph_client, mocked):
     mocked.get(
         f"{GRAPH}/v1.0/users/{USER}/memberOf",
-        json={"value": [
-            {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1", "displayName": "Helpdesk Administrator"},
-            {"@odata.type": "#microsoft.graph.group", "id": "g1", "displayName": "Sales (dynamic)",
-             "groupTypes": ["DynamicMembership"], "securityEnabled": True, "onPremisesSyncEnabled": None},
-            {"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "GG-Finance", "groupTypes": [],
-             "securityEnabled": True, "onPremisesSyncEnabled": True},
-            {"@odata.type": "#microsoft.graph.administrativeUnit", "id": "a1"},
-        ]},  # fmt: skip
+        json={
+            "value": [
+                {
+                    "@odata.type": "#microsoft.graph.directoryRole",
+                    "id": "r1",
+                    "displayName": "Helpdesk Administrator",
+                },
+                {
+                    "@odata.type": "#microsoft.graph.group",
+                    "id": "g1",
+                    "displayName": "Sales (dynamic)",
+                    "groupTypes": ["DynamicMembership"],
+                    "securityEnabled": True,
+                    "onPremisesSyncEnabled": None,
+                },
+                {
+                    "@odata.type": "#microsoft.graph.group",
+                    "id": "g2",
+                    "displayName": "GG-Finance",
+                    "groupTypes": [],
+                    "securityEnabled": True,
+                    "onPremisesSyncEnabled": True,
+                },
+                {"@odata.type": "#microsoft.graph.administrativeUnit", "id": "a1"},
+            ]
+        },  # fmt: skip
         match=[query({"$select": memberships.MEMBER_OF_SELECT, "$top": "999"})],
     )
     found = memberships.list_memberships(graph_client, USER)
@@ -107,9 +126,17 @@ def test_memberships_split_groups_roles_and_flags(graph_client, mocked):
 def test_sign_ins_filter_by_user_id_and_top(graph_client, mocked):
     mocked.get(
         f"{GRAPH}/v1.0/auditLogs/signIns",
-        json={"value": [{"id": "s1", "createdDateTime": "2026-03-01T10:00:00Z", "appDisplayName": "Microsoft Teams",
-                         "status": {"errorCode": 50126, "failureReason": "Invalid password"},
-                         "location": {"city": "Lagos", "countryOrRegion": "NG"}}]},  # fmt: skip
+        json={
+            "value": [
+                {
+                    "id": "s1",
+                    "createdDateTime": "2026-03-01T10:00:00Z",
+                    "appDisplayName": "Microsoft Teams",
+                    "status": {"errorCode": 50126, "failureReason": "Invalid password"},
+                    "location": {"city": "Lagos", "countryOrRegion": "NG"},
+                }
+            ]
+        },  # fmt: skip
         match=[query({"$filter": f"userId eq '{USER}'", "$top": "50"})],
     )
     rows = signins.list_recent_sign_ins(graph_client, USER)
@@ -128,7 +155,9 @@ def test_onedrive_provisioned_and_missing(graph_client, mocked):
                match=[query({"$select": onedrive.DRIVE_SELECT})])  # fmt: skip
     status = onedrive.get_onedrive_status(graph_client, USER)
     assert status["provisioned"] and status["percent"] == 25.0 and status["remaining"] == 750
-    mocked.replace(responses.GET, url, status=404, json={"error": {"code": "itemNotFound", "message": "not found"}})
+    mocked.replace(
+        responses.GET, url, status=404, json={"error": {"code": "itemNotFound", "message": "not found"}}
+    )
     assert onedrive.get_onedrive_status(graph_client, USER) == {"provisioned": False}
 
 
