@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import re
 import uuid
 from collections.abc import Callable
@@ -313,6 +314,14 @@ def finish_tenant(ctx: TenantSeed) -> None:
     ctx.tenant.change_counter = ctx.version
 
 
+def seed_activity(ctx: TenantSeed) -> None:
+    """Authentication methods, per-user MFA, devices, sign-in history and OneDrive (View user's sections)."""
+    from .seed_activity import seed_user_activity
+
+    # An RNG of its own, so adding activity never shifts the people or licences drawn before it.
+    seed_user_activity(ctx.tenant, random.Random(f"{ctx.seed}:{ctx.key}:activity"))
+
+
 SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     create_tenant,
     create_skus,
@@ -320,6 +329,7 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     create_groups,
     create_people,
     demo_mailbox_features,
+    seed_activity,
     finish_tenant,
 ]
 

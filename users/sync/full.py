@@ -25,6 +25,7 @@ from graph.errors import GraphError
 from graph.services.users import MAX_PAGE_SIZE, iter_user_pages
 from tenants.models import Tenant
 
+from .prefetch import can_prefetch, prefetched
 from .records import USER_SELECT
 from .skus import LicenceNamer
 from .store import sweep_unseen, upsert_records
@@ -46,12 +47,17 @@ def full_sync(
     *,
     on_page: Callable[[], None] | None = None,
     page_size: int = MAX_PAGE_SIZE,
+    prefetch: bool | None = None,
 ) -> tuple[str, int, int]:
-    """Returns (deltaLink, users written, stale rows deleted)."""
+    """Returns (deltaLink, users written, stale rows deleted). ``prefetch`` (default: when outside a
+    transaction, see users.sync.prefetch) downloads page N+1 while page N is being written."""
     delta_link = latest_delta_link(client)
     started_at = timezone.now()
     written = 0
-    for page in iter_user_pages(client, USER_SELECT, page_size=page_size):
+    pages = iter_user_pages(client, USER_SELECT, page_size=page_size)
+    if can_prefetch() if prefetch is None else prefetch:
+        pages = prefetched(pages, depth=1)
+    for page in pages:
         written += len(upsert_records(tenant, page, namer, partial=False))
         if on_page is not None:
             on_page()
