@@ -34,11 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     unknown = [name for name in args.names if name not in REGISTRY]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}", file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(REGISTRY))}",
+            file=sys.stderr,
+        )
         return 2
     context = BenchContext(size=args.size)
     for name in args.names or sorted(REGISTRY):
-        print(f"# {name} ({args.size}) on {os.environ['DATABASE_URL'].split('@')[-1]}", file=sys.stderr, flush=True)
+        print(
+            f"# {name} ({args.size}) on {os.environ['DATABASE_URL'].split('@')[-1]}",
+            file=sys.stderr,
+            flush=True,
+        )
         REGISTRY[name](context)
     return 0
 

@@ -118,7 +118,9 @@ class TenantDomain(models.Model):
 
 
 class FavouriteTenant(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_tenants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_tenants"
+    )
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
 
     class Meta:

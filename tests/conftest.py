@@ -24,7 +24,9 @@ def sandbox_connection(sandbox_world):
 
 @pytest.fixture
 def technician(db, django_user_model):
-    return django_user_model.objects.create_user(username="tech", password="correct-horse-battery", is_staff=True)
+    return django_user_model.objects.create_user(
+        username="tech", password="correct-horse-battery", is_staff=True
+    )
 
 
 @pytest.fixture

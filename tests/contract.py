@@ -144,7 +144,9 @@ def validate_response(method: str, url: str, status: int, *, headers: dict | Non
                 MockResponse(raw, status_code=status, headers=dict(headers or {}), content_type=content_type),
             )
         except Exception as exc:
-            raise ContractError(f"{method} {url} ({status}): response violates the contract: {_describe(exc)}") from exc
+            raise ContractError(
+                f"{method} {url} ({status}): response violates the contract: {_describe(exc)}"
+            ) from exc
         return True
     if path.startswith("/users") and isinstance(parsed, dict):
         items = parsed.get("value") if "value" in parsed else [parsed]

@@ -46,7 +46,9 @@ def _json_or_none(raw):
         return None
 
 
-def check_exchange(method: str, url: str, req_headers: dict, req_body, status: int, resp_headers: dict, resp_raw: bytes):
+def check_exchange(
+    method: str, url: str, req_headers: dict, req_body, status: int, resp_headers: dict, resp_raw: bytes
+):
     if "/graph/v1.0/" not in url and "/graph/beta/" not in url:
         return
     try:

@@ -31,7 +31,9 @@ class SandboxTenant(models.Model):
         default=0, help_text="requests allowed per throttle window before 429 (0 = no budget)"
     )
     throttle_window_seconds = models.PositiveIntegerField(default=10)
-    throttle_probability = models.FloatField(default=0.0, help_text="share of requests answered 429 at random")
+    throttle_probability = models.FloatField(
+        default=0.0, help_text="share of requests answered 429 at random"
+    )
     fault_probability = models.FloatField(default=0.0, help_text="share of requests answered 5xx at random")
     # Feature data (TAP policy, password rules, ...) that later operations read; JSON keeps it flexible.
     settings = models.JSONField(default=dict, blank=True)

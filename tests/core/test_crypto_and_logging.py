@@ -26,7 +26,9 @@ def test_secrets_are_encrypted_at_rest(keys):
         refresh_token="refresh-token-value",
     )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT client_secret, refresh_token FROM tenants_partnerconnection WHERE id = %s", [conn.pk])
+        cursor.execute(
+            "SELECT client_secret, refresh_token FROM tenants_partnerconnection WHERE id = %s", [conn.pk]
+        )
         raw_secret, raw_token = cursor.fetchone()
     assert "super-secret-value" not in raw_secret and raw_secret.startswith("gAAAA")
     assert "refresh-token-value" not in raw_token

@@ -41,7 +41,10 @@ def test_int_parses_and_bounds():
 
 
 def test_list_strips_and_drops_empty_items():
-    assert env_list("H", environ={"H": " a.example.com, ,b.example.com,"}) == ["a.example.com", "b.example.com"]
+    assert env_list("H", environ={"H": " a.example.com, ,b.example.com,"}) == [
+        "a.example.com",
+        "b.example.com",
+    ]
     assert env_list("H", ["x"], environ={}) == ["x"]
 
 

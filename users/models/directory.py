@@ -100,7 +100,9 @@ class DirectoryUserLicense(models.Model):
     sku_id = models.UUIDField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "sku_id"], name="unique_directory_user_license")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "sku_id"], name="unique_directory_user_license")
+        ]
         indexes = [models.Index(fields=["tenant", "sku_id"])]
 
 

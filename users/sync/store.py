@@ -141,6 +141,9 @@ def _pg_write(tenant: Tenant, rows: list[dict]) -> dict[uuid.UUID, int]:
         "SELECT u, %s, s FROM unnest(%s::bigint[], %s::uuid[]) AS t(u, s)"
     )
     with connection.cursor() as cursor:
+        # A page's commit need not wait for its WAL flush: the cache is rebuilt from Graph by any sync,
+        # and the sync's closing status update commits synchronously, flushing every page before it.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_pg_upsert_sql(), [tenant.pk, payload])
         pks = {uuid.UUID(str(user_id)): pk for user_id, pk in cursor.fetchall()}
         pairs = [(pks[row["user_id"]], sku_id) for row in rows for sku_id in row["license_sku_ids"]]

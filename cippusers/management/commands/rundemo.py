@@ -34,7 +34,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.SANDBOX_ENABLED:
-            raise CommandError("rundemo needs the sandbox: unset DJANGO_ENV=production or set SANDBOX_ENABLED=true")
+            raise CommandError(
+                "rundemo needs the sandbox: unset DJANGO_ENV=production or set SANDBOX_ENABLED=true"
+            )
         port, host = options["port"], options["host"]
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("database migrated")
@@ -51,7 +53,9 @@ class Command(BaseCommand):
         try:
             self._wait_until_up(host, port, children)
             self._discover(connection)
-            self.stdout.write(self.style.SUCCESS(f"cippusers demo ready at http://{host}:{port}/  (Ctrl-C stops)"))
+            self.stdout.write(
+                self.style.SUCCESS(f"cippusers demo ready at http://{host}:{port}/  (Ctrl-C stops)")
+            )
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             self.stderr.write("a process stopped; shutting down the rest")
@@ -85,18 +89,26 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             self.stdout.write("technician 'admin' password set from DEMO_ADMIN_PASSWORD")
         else:
-            self.stdout.write("technician 'admin' exists; password unchanged (set DEMO_ADMIN_PASSWORD to reset it)")
+            self.stdout.write(
+                "technician 'admin' exists; password unchanged (set DEMO_ADMIN_PASSWORD to reset it)"
+            )
 
     def _start_processes(self, host: str, port: int, *, with_worker: bool) -> list[subprocess.Popen]:
         env = {**os.environ, "PORT": str(port), "SANDBOX_BASE_URL": f"http://{host}:{port}/sandbox"}
         python = sys.executable
         commands = [[python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]]
         if with_worker:
-            commands.append([python, "-m", "celery", "-A", "cippusers", "worker", "--loglevel=INFO", "--concurrency=2"])
+            commands.append(
+                [python, "-m", "celery", "-A", "cippusers", "worker", "--loglevel=INFO", "--concurrency=2"]
+            )
             beat_schedule = str(settings.VAR_DIR / "celerybeat-schedule")
-            commands.append([python, "-m", "celery", "-A", "cippusers", "beat", "--loglevel=INFO", "-s", beat_schedule])
+            commands.append(
+                [python, "-m", "celery", "-A", "cippusers", "beat", "--loglevel=INFO", "-s", beat_schedule]
+            )
         # Own process groups: Ctrl-C reaches us once and we stop each child cleanly.
-        return [subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True) for cmd in commands]
+        return [
+            subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True) for cmd in commands
+        ]
 
     def _wait_until_up(self, host: str, port: int, children, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
