@@ -6,6 +6,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from tenants.models import TechnicianProfile, Tenant
 from users.models import DirectoryUser
@@ -92,3 +93,21 @@ def test_refresh_needs_csrf_permission_and_scope(customers, django_user_model):
     assert not DirectoryUser.objects.filter(tenant=tailspin).exists()
     anonymous = Client()
     assert anonymous.post(url).status_code in (302, 403)
+
+
+@pytest.mark.django_db
+def test_users_page_of_one_tenant_shows_last_sync_and_refresh(client):
+    from django.contrib.auth import get_user_model
+
+    from tests.users.factories import make_tenant, make_users
+
+    tenant = make_tenant(name="Refreshco")
+    make_users(tenant, 3)
+    tenant.last_sync_status = "ok"
+    tenant.last_sync_at = timezone.now()
+    tenant.save()
+    admin = get_user_model().objects.create_superuser("boss", password="irrelevant-pass-123")
+    client.force_login(admin)
+    html = client.get(f"/users/?tenant={tenant.slug}").content.decode()
+    assert "Last synced" in html
+    assert f'action="/users/sync/{tenant.slug}/"' in html

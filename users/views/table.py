@@ -121,6 +121,12 @@ def render_table(request, params, *, partial: bool | None = None, push: bool = F
         context["oob"] = True  # also refresh the search form's hidden sort (it lives outside the partial)
     else:
         context["groups"] = groups_for(request.user)
+        scope = context.get("scope")
+        if scope is not None and getattr(scope, "tenant", None) is not None:
+            # The one tenant's last sync and its Refresh button, above the table.
+            from .sync import sync_status_context
+
+            context["sync"] = sync_status_context(request.user, scope.tenant)
     response = render(request, PARTIAL if partial else TEMPLATE, context)
     if partial and push:
         push_url(response, reverse("users:list") + "?" + context["query_string"])
