@@ -14,6 +14,7 @@ SDK's User models, which is the SDK's way of reading a page (no database work: a
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from urllib.parse import urlsplit
 
@@ -73,6 +74,7 @@ def crawl_with_msgraph_sdk(base_url: str, token: str, page_size: int) -> tuple[i
     """(pages, users, seconds) of the whole crawl; raises PeerUnavailable when it cannot run."""
     from users.sync import USER_SELECT
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per page otherwise
     client = _client(base_url, token)
     started = time.perf_counter()
     try:

@@ -66,3 +66,39 @@ def test_audit_filters_narrow_the_table_and_stay_in_the_url(browser_page, seeded
     page.wait_for_url("**/audit/")
     assert rows.count() == 2
     page.console_watch.assert_clean()
+
+
+def test_scoped_technician_never_sees_another_tenant(browser_page, seeded, django_user_model):
+    """A Helpdesk technician scoped to Fabrikam: the picker, All tenants and direct links to another
+    tenant's users show nothing of Northwind, and a Northwind user's page is a plain 404."""
+    from tenants.models import TechnicianProfile
+    from tests.users.factories import make_users
+
+    fabrikam, northwind = seeded["tenants"]["Fabrikam Inc"], seeded["tenants"]["Northwind Traders"]
+    make_users(fabrikam, 3, display_name="Fabrikam Person")
+    make_users(northwind, 2, display_name="Northwind Secret")
+    from users.models import DirectoryUser
+
+    hidden = DirectoryUser.objects.filter(tenant=northwind).first()
+    user = django_user_model.objects.create_user(username="scoped", password=PASSWORD)
+    profile = TechnicianProfile.objects.create(
+        user=user, role=TechnicianProfile.Role.HELPDESK, scope=TechnicianProfile.Scope.ONLY
+    )
+    profile.tenants.add(fabrikam)
+
+    page = browser_page
+    log_in(page, "scoped")
+    assert page.locator("#tenant-table").get_by_text("Northwind Traders").count() == 0
+    page.goto("/users/?tenant=all")
+    table = page.locator("#users-table")
+    assert table.get_by_text("Fabrikam Person").count() >= 1
+    assert table.get_by_text("Northwind Secret").count() == 0
+    assert page.get_by_text("Northwind").count() == 0
+    response = page.goto(f"/users/?tenant={northwind.default_domain}")
+    assert "Northwind Secret" not in page.content()
+    assert response.status in (403, 404)
+    detail = page.goto(f"/users/{northwind.default_domain}/{hidden.user_id}/")
+    assert detail.status == 404
+    assert "Northwind Secret" not in page.content()
+    export = page.request.get("/users/export.csv?tenant=all")
+    assert export.ok and "Northwind Secret" not in export.text()
