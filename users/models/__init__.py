@@ -1,5 +1,6 @@
 from .audit import AuditEntry
 from .directory import DirectorySyncState, DirectoryUser, DirectoryUserLicense, TenantSku
+from .jobs import Job, JobItem
 from .preferences import TechnicianPreference
 
 __all__ = [
@@ -7,6 +8,8 @@ __all__ = [
     "DirectorySyncState",
     "DirectoryUser",
     "DirectoryUserLicense",
+    "Job",
+    "JobItem",
     "TechnicianPreference",
     "TenantSku",
 ]

@@ -1,0 +1,1 @@
+"""Imports every module that registers actions. Add a line here for a new action module."""
