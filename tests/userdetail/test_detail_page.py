@@ -190,3 +190,15 @@ def test_technician_outside_the_tenants_scope_is_refused(
 def test_post_is_refused(fabrikam_user, viewer_client):
     tenant, user = fabrikam_user
     assert viewer_client.post(_url(tenant, user)).status_code == 405
+
+
+def test_mfa_section_writes_the_state_through_to_the_cache(fabrikam_user, viewer_client):
+    from graph.sandbox.models import SandboxUserAuthentication
+    from users.models import DirectoryUser
+
+    tenant, user = fabrikam_user
+    SandboxUserAuthentication.objects.update_or_create(user=user, defaults={"per_user_mfa_state": "enforced"})
+    response = viewer_client.get(_url(tenant, user, "sections/mfa/"))
+    assert response.status_code == 200
+    row = DirectoryUser.objects.get(tenant=tenant, user_id=user.pk)
+    assert row.per_user_mfa_state == "enforced"

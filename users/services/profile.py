@@ -21,7 +21,7 @@ from graph.errors import GraphError
 from graph.exchange import ExchangeClient
 from graph.services import auth_methods, devices, mailbox, memberships, onedrive, signins
 from graph.services import users as graph_users
-from users.models import TenantSku
+from users.models import DirectoryUser, TenantSku
 from users.skus import product_name
 
 # name → title, in page order. ``batched`` ones share the directory $batch.
@@ -277,12 +277,21 @@ def load_section(tenant, user_id: str, name: str, *, upn: str = "") -> Section:
             auth_methods.list_authentication_methods(graph_client(tenant), uid)
         ),
         "devices": lambda: devices_data(devices.list_user_devices(graph_client(tenant), uid)),
-        "mfa": lambda: auth_methods.get_per_user_mfa_state(graph_client(tenant, version="beta"), uid),
+        "mfa": lambda: _mfa_state(tenant, uid),
         "sign-ins": lambda: sign_ins_data(signins.list_recent_sign_ins(graph_client(tenant), uid)),
         "mailbox": lambda: _mailbox(tenant, uid, upn),
         "onedrive": lambda: _onedrive(tenant, uid),
     }
     return _guarded(name, loaders[name])
+
+
+def _mfa_state(tenant, user_id: str) -> str:
+    """Read live, and written through to the cache: the users table's MFA column shows what was last
+    read here (or set by the MFA action); a per-user request for every user is not part of the sync."""
+    state = auth_methods.get_per_user_mfa_state(graph_client(tenant, version="beta"), user_id)
+    if state in auth_methods.MFA_STATES:
+        DirectoryUser.objects.filter(tenant=tenant, user_id=user_id).update(per_user_mfa_state=state)
+    return state
 
 
 def _mailbox(tenant, user_id: str, upn: str) -> dict:
