@@ -160,8 +160,37 @@ class RequestCounter:
 
 
 def max_rss_mb() -> float:
-    """The process's peak resident set so far (Linux reports ru_maxrss in KiB)."""
+    """The process's peak resident set so far (Linux reports ru_maxrss in KiB).
+
+    Caveat: a child started with vfork+exec (subprocess does) inherits the parent's high-water mark in
+    ru_maxrss, so a child's figure can be the parent's; ``PeakRss`` below does not have that flaw."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status_mb(key: str) -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{key} not in /proc/self/status")
+
+
+class PeakRss:
+    """Peak resident set of a stretch of code: the kernel's high-water mark (VmHWM) is reset when the
+    stretch starts (``/proc/self/clear_refs``), so the figure is this stretch's peak, not any earlier
+    one, minus the resident set it started from."""
+
+    def __enter__(self) -> PeakRss:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")  # reset the peak RSS to the current RSS
+        self.start_mb = _status_mb("VmRSS")
+        self.rusage_start_mb = max_rss_mb()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.peak_mb = _status_mb("VmHWM")
+        self.delta_mb = self.peak_mb - self.start_mb
+        self.rusage_delta_mb = max_rss_mb() - self.rusage_start_mb
 
 
 def percentile(samples: list[float], pct: float) -> float:

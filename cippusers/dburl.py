@@ -27,6 +27,9 @@ def parse_database_url(url: str, base_dir: Path) -> dict:
             raise EnvError("DATABASE_URL for PostgreSQL needs a database name after the host")
         options = dict(parse_qsl(parts.query))
         conn_max_age = int(options.pop("conn_max_age", "60"))
+        # JIT compilation costs milliseconds per query and pays off only for long analytical queries;
+        # every query here is a short indexed one.
+        options.setdefault("options", "-c jit=off")
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": name,

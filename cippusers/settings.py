@@ -172,6 +172,21 @@ CELERY_BEAT_SCHEDULE: dict = {}
 USERS_SYNC_INTERVAL_MINUTES = env_int("USERS_SYNC_INTERVAL_MINUTES", 15, minimum=1)
 # Every minute the beat queues a sync for each tenant not synced within USERS_SYNC_INTERVAL_MINUTES.
 CELERY_BEAT_SCHEDULE["sync-due-tenants"] = {"task": "users.tasks.sync_due_tenants", "schedule": 60.0}
+# --- User actions (users/actions) -----------------------------------------------------------------------
+# A selection larger than this asks the technician to type the number of users before it runs.
+ACTIONS_TYPE_COUNT_ABOVE = env_int("ACTIONS_TYPE_COUNT_ABOVE", 25, minimum=1)
+# Up to this many users an action runs in the request; more (or a background action) becomes a Job.
+ACTIONS_INLINE_MAX = env_int("ACTIONS_INLINE_MAX", 5, minimum=1, maximum=100)
+# Actions that show a one-time secret always run in the request (never in a worker): at most this many.
+ACTIONS_SECRET_MAX = env_int("ACTIONS_SECRET_MAX", 100, minimum=1, maximum=500)
+# run= handlers (Exchange cmdlets, multi-step flows) per tenant at once; Exchange allows few concurrent calls.
+ACTIONS_RUN_CONCURRENCY = env_int("ACTIONS_RUN_CONCURRENCY", 3, minimum=1, maximum=10)
+# A running Job whose worker has not reported for this long is considered dead and is resumed.
+ACTIONS_JOB_STALE_SECONDS = env_int("ACTIONS_JOB_STALE_SECONDS", 180, minimum=30)
+CELERY_BEAT_SCHEDULE["resume-stale-action-jobs"] = {
+    "task": "users.tasks.resume_stale_action_jobs",
+    "schedule": 120.0,
+}
 
 # --- Secrets at rest --------------------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate, then run

@@ -25,6 +25,7 @@ urlpatterns = [
     path("login/entra/callback/", oidc.entra_callback, name="oidc-callback"),
     path("technicians/", include((technician_urlpatterns, "technicians"))),
     path("audit/", include("users.audit_urls")),
+    path("jobs/", include("users.job_urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -38,6 +38,7 @@ def wire_sandbox_connection(base_url: str | None = None) -> PartnerConnection:
     connection.login_url = f"{base}/login"
     connection.graph_url = f"{base}/graph"
     connection.exchange_url = f"{base}/exchange"
+    connection.sharepoint_url_template = f"{base}/sharepoint/{{name}}-admin"
     connection.is_sandbox = True
     connection.save()
     return connection

@@ -32,6 +32,10 @@ class PartnerConnection(models.Model):
     login_url = models.URLField(default="https://login.microsoftonline.com")
     graph_url = models.URLField(default="https://graph.microsoft.com")
     exchange_url = models.URLField(default="https://outlook.office365.com")
+    # Where a tenant's SharePoint admin site is reached; "{name}" is the tenant's SharePoint name
+    # (northwindtraders in northwindtraders-admin.sharepoint.com). The token audience stays Microsoft's
+    # https://{name}-admin.sharepoint.com whatever this says (the sandbox serves it under one host).
+    sharepoint_url_template = models.CharField(max_length=255, default="https://{name}-admin.sharepoint.com")
     is_sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from .filters import TableQuery
 from .models import DirectoryUser, DirectoryUserLicense
@@ -60,7 +60,8 @@ def filter_users(qs: QuerySet, query: TableQuery, tenants=None) -> QuerySet:
     if query.source:
         qs = qs.filter(on_premises_sync_enabled=query.source == "synced")
     if query.type:
-        qs = qs.filter(user_type__iexact=query.type)
+        # Graph's userType is "Member" or "Guest"; an exact match keeps the (tenant, user_type) index.
+        qs = qs.filter(user_type=query.type.capitalize())
     if query.domain:
         # upn_domain is stored lower-case by the sync; an exact match keeps the (tenant, upn_domain) index.
         qs = qs.filter(upn_domain=query.domain)
@@ -155,12 +156,56 @@ class Page:
 def paginate(qs: QuerySet, query: TableQuery) -> Page:
     """Two queries: COUNT(*) and the page. A page past the end shows the last page (a stale bookmark after
     users were removed still lands somewhere useful)."""
+    if query.sort_key == "tenant":
+        page = _paginate_by_tenant(qs, query)
+        if page is not None:
+            return page
     count = qs.count()
     per_page = query.per_page
     last = max(1, -(-count // per_page))
     number = min(query.page, last)
     offset = (number - 1) * per_page
     rows = list(qs[offset : offset + per_page]) if count else []
+    return Page(rows=rows, number=number, per_page=per_page, count=count)
+
+
+# A page that spans more tenants than this is fetched by the generic (sorting) query instead.
+_TENANT_WALK_MAX = 8
+
+
+def _paginate_by_tenant(qs: QuerySet, query: TableQuery) -> Page | None:
+    """Sort by tenant without sorting every row: ORDER BY tenant name, id cannot use an index (the name
+    lives in another table), so count per tenant (one GROUP BY, index-only), find the tenants the page
+    falls in, and read each one's slice along its (tenant, id) index. Same rows, same order as
+    ``ordering()``; None when the page would touch too many tenants."""
+    desc = query.descending
+    name_order = F("tenant__display_name").desc() if desc else F("tenant__display_name").asc()
+    tenant_order = F("tenant_id").desc() if desc else F("tenant_id").asc()
+    counts = list(
+        qs.order_by()
+        .values("tenant_id", "tenant__display_name")
+        .annotate(n=Count("pk"))
+        .order_by(name_order, tenant_order)
+    )
+    count = sum(row["n"] for row in counts)
+    per_page = query.per_page
+    last = max(1, -(-count // per_page))
+    number = min(query.page, last)
+    start, end = (number - 1) * per_page, number * per_page
+    slices, position = [], 0
+    for row in counts:
+        lo, hi = position, position + row["n"]
+        if hi > start and lo < end:
+            slices.append((row["tenant_id"], max(start, lo) - lo, min(end, hi) - lo))
+        position = hi
+        if position >= end:
+            break
+    if len(slices) > _TENANT_WALK_MAX:
+        return None
+    pk_order = F("pk").desc() if desc else F("pk").asc()
+    rows: list = []
+    for tenant_id, first, stop in slices:
+        rows.extend(qs.filter(tenant_id=tenant_id).order_by(pk_order)[first:stop])
     return Page(rows=rows, number=number, per_page=per_page, count=count)
 
 

@@ -203,7 +203,7 @@ COLUMNS: tuple[Column, ...] = (
         "Tenant",
         cell_tenant,
         lambda u: u.tenant.display_name,
-        ("tenant__display_name",),
+        ("tenant__display_name", "tenant_id"),
         default=True,
         multi_tenant_only=True,
     ),

@@ -44,3 +44,22 @@ def sync_due_tenants() -> int:
             sync_tenant.delay(tenant.pk)
             queued += 1
     return queued
+
+
+@shared_task(name="users.tasks.run_action_job", ignore_result=True, acks_late=True)
+def run_action_job(job_id: int) -> str:
+    """Work one action Job (users.actions.jobs): idempotent, resumable, re-checks the technician's rights."""
+    from users.actions.jobs import run_action_job as work
+
+    return work(job_id)
+
+
+@shared_task(name="users.tasks.resume_stale_action_jobs", ignore_result=True)
+def resume_stale_action_jobs() -> int:
+    """Beat: re-queue action Jobs whose worker stopped beating (killed, redeployed); returns how many."""
+    from users.actions.jobs import stale_jobs
+
+    ids = list(stale_jobs().values_list("pk", flat=True))
+    for job_id in ids:
+        run_action_job.delay(job_id)
+    return len(ids)

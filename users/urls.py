@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .detail_urls import urlpatterns as detail_urlpatterns
-from .views import columns, details, export, sync, table
+from .views import actions, columns, details, export, sync, table
 
 app_name = "users"
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("<str:tenant>/<uuid:user_id>/panel/", details.user_panel, name="panel"),
     path("sync/<str:tenant>/", sync.refresh, name="sync"),
     path("sync/<str:tenant>/status/", sync.status, name="sync-status"),
+    path("actions/menu/", actions.action_menu, name="action-menu"),
+    path("actions/<slug:key>/", actions.action_modal, name="action"),
 ]
 
 # View user (users/detail_urls.py)

@@ -36,6 +36,11 @@ BAD_DOMAIN = (
     "The domain portion of the userPrincipalName property is invalid. "
     "You must use one of the verified domain names in your organization."
 )
+# What Graph answers when a property mastered on-premises is written on a synced user.
+SYNCED_OBJECT = (
+    "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects "
+    "currently undergoing migration."
+)
 _USAGE_LOCATION = re.compile(r"^[A-Z]{2}$")
 
 
@@ -221,6 +226,8 @@ def update_user(user: SandboxUser, changes: dict) -> SandboxUser:
     if not isinstance(changes, dict):
         raise bad_request("Invalid request body.", code="BadRequest")
     _check_known_writable(changes)
+    if "onPremisesImmutableId" in changes and user.properties.get("onPremisesSyncEnabled"):
+        raise bad_request(SYNCED_OBJECT)
     props = dict(user.properties)
     new_password = None
     for name, value in changes.items():

@@ -12,6 +12,7 @@ from django.urls import path, register_converter
 from .auth import graph_endpoint
 from .errors import bad_request
 from .graph_views import (
+    account_ops,
     auth_methods,
     batch,
     delta,
@@ -22,6 +23,9 @@ from .graph_views import (
     mailbox_settings,
     organization,
     partner,
+    security_writes,
+    service_principals,
+    sharepoint_items,
     signins,
     users,
 )
@@ -73,12 +77,49 @@ urlpatterns = [
     path(_v("$batch"), batch.batch, name="graph-batch"),
     # View user reads (graph_views/auth_methods, devices, signins, mailbox_settings, drive)
     path(_v("users/<str:user_key>/authentication/methods"), auth_methods.authentication_methods),
-    path(_v("users/<str:user_key>/authentication/requirements"), auth_methods.authentication_requirements),
+    path(_v("users/<str:user_key>/authentication/requirements"), security_writes.requirements),
     path(_v("users/<str:user_key>/ownedDevices"), devices.owned_devices, name="graph-user-owned-devices"),
     path(_v("users/<str:user_key>/registeredDevices"), devices.registered_devices),
     path(_v("users/<str:user_key>/mailboxSettings"), mailbox_settings.mailbox_settings),
     path(_v("users/<str:user_key>/drive"), drive.user_drive, name="graph-user-drive"),
     path(_v("auditLogs/signIns"), signins.sign_ins, name="graph-signins"),
+    # Security actions (graph_views/security_writes, service_principals)
+    path(
+        _v("policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass"),
+        security_writes.tap_policy_configuration,
+    ),
+    path(
+        _v("users/<str:user_key>/authentication/temporaryAccessPassMethods"),
+        security_writes.temporary_access_pass_methods,
+    ),
+    path(
+        _v("users/<str:user_key>/authentication/<str:segment>/<str:method_id>"),
+        security_writes.authentication_method_item,
+    ),
+    path(_v("servicePrincipals"), service_principals.service_principals),
+    path(_v("servicePrincipals/<str:sp_id>/addPassword"), service_principals.add_password),
+    path(_v("servicePrincipals/<str:sp_id>/removePassword"), service_principals.remove_password),
+    # SharePoint sites, library folders by URL, OneDrive shortcuts (graph_views/sharepoint_items)
+    path(_v("shares/<str:share_id>/driveItem"), sharepoint_items.share_drive_item),
+    path(_v("sites/<path:rest>"), sharepoint_items.site_item),
+    path(_v("users/<str:user_key>/drive/root/children"), sharepoint_items.user_drive_root_children),
+    # account actions (graph_views/account_ops)
+    path(_v("users/<str:user_key>/revokeSignInSessions"), account_ops.revoke_sign_in_sessions),
+    path(
+        _v("users/<str:user_key>/microsoft.graph.revokeSignInSessions"), account_ops.revoke_sign_in_sessions
+    ),
+    path(
+        _v("users/<str:user_key>/authentication/methods/<str:method_id>/resetPassword"),
+        account_ops.reset_password,
+    ),
+    path(
+        _v("users/<str:user_key>/authentication/methods/<str:method_id>/microsoft.graph.resetPassword"),
+        account_ops.reset_password,
+    ),
+    path(
+        _v("users/<str:user_key>/authentication/operations/<str:operation_id>"),
+        account_ops.password_operation,
+    ),
     # must stay last
     path(_v("<path:rest>"), unknown_segment),
 ]

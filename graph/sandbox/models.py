@@ -294,3 +294,143 @@ class SandboxDrive(models.Model):
     quota_used = models.BigIntegerField(default=0)
     quota_deleted = models.BigIntegerField(default=0)
     web_url = models.URLField(max_length=400, blank=True, default="")
+
+
+# --- security actions: TAP secrets, service principals and the legacy MFA connector (seed_security) -------
+
+
+class SandboxTapSecret(models.Model):
+    """The SHA-256 of a Temporary Access Pass (its method row is a SandboxAuthMethod). The pass itself is
+    returned once by the create call and never kept, as in Microsoft's service."""
+
+    method = models.OneToOneField(SandboxAuthMethod, on_delete=models.CASCADE, related_name="tap_secret")
+    pass_hash = models.CharField(max_length=64)
+
+
+class SandboxServicePrincipal(models.Model):
+    """An enterprise application in a tenant, e.g. the first-party "Azure Multi-Factor Auth Client"."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="service_principals")
+    app_id = models.UUIDField()
+    display_name = models.CharField(max_length=256)
+    created_datetime = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "app_id"], name="unique_sandbox_service_principal")
+        ]
+
+
+class SandboxServicePrincipalSecret(models.Model):
+    """A password credential added with addPassword; only the secret's SHA-256 is stored."""
+
+    service_principal = models.ForeignKey(
+        SandboxServicePrincipal, on_delete=models.CASCADE, related_name="secrets"
+    )
+    key_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    display_name = models.CharField(max_length=256, blank=True, default="")
+    hint = models.CharField(max_length=3, blank=True, default="")
+    secret_hash = models.CharField(max_length=64)
+    start_datetime = models.DateTimeField()
+    end_datetime = models.DateTimeField()
+
+
+class SandboxMfaPushAnswer(models.Model):
+    """How a user answers a push from the legacy MFA connector. No row: approve when the user has the
+    Authenticator app (or a phone), otherwise no answer (time-out)."""
+
+    APPROVE, DENY, TIMEOUT = "approve", "deny", "timeout"
+
+    user = models.OneToOneField(SandboxUser, on_delete=models.CASCADE, related_name="mfa_push_answer")
+    answer = models.CharField(max_length=8, default=APPROVE)
+
+
+# --- inbox rules (Get-InboxRule; seeded by graph.sandbox.seed_mail) ----------------------------------------
+
+
+class SandboxInboxRule(models.Model):
+    """One Outlook inbox rule of a mailbox. ``hidden`` rules (the junk-mail rule, Exchange's
+    ``Microsoft.Exchange.OOF.*`` automatic-reply rules) are listed only with ``-IncludeHidden``;
+    ``properties`` holds the rule's conditions and actions with Exchange's PascalCase names
+    (``ForwardTo``, ``RedirectTo``, ``ForwardAsAttachmentTo``, ``MoveToFolder``, ``From`` ...)."""
+
+    mailbox = models.ForeignKey(SandboxMailbox, on_delete=models.CASCADE, related_name="inbox_rules")
+    rule_id = models.BigIntegerField()  # Exchange's RuleIdentity, unique per mailbox
+    name = models.CharField(max_length=256)
+    priority = models.PositiveIntegerField(default=1)
+    enabled = models.BooleanField(default=True)
+    hidden = models.BooleanField(default=False)
+    properties = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["priority", "rule_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "rule_id"], name="unique_sandbox_inbox_rule")
+        ]
+
+
+# --- SharePoint: team sites, their libraries and folders, OneDrive shortcuts and provisioning -------------
+
+
+class SandboxSite(models.Model):
+    """A SharePoint site; ``id`` is Graph's composite ``{hostname},{site collection id},{web id}``."""
+
+    id = models.CharField(primary_key=True, max_length=200)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="sites")
+    hostname = models.CharField(max_length=255)  # northwindtraders.sharepoint.com
+    path = models.CharField(max_length=255, blank=True, default="")  # "" for the root site, "/sites/Finance"
+    display_name = models.CharField(max_length=256)
+    description = models.TextField(blank=True, default="")
+    created_datetime = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hostname", "path"], name="unique_sandbox_site_path")]
+
+    @property
+    def web_url(self) -> str:
+        return f"https://{self.hostname}{self.path}"
+
+
+class SandboxDriveItem(models.Model):
+    """A folder in a site's document library, or an item at the root of a user's OneDrive.
+
+    A library is its root item (``is_root``, ``parent`` null, ``library_name`` "Documents", ``name`` "root"
+    as Graph names every root). OneDrive items carry ``user`` and have ``parent`` null (children of the
+    drive's root); a shortcut is such an item whose ``remote_item`` points at a library folder.
+    ``url_key`` is the lower-case, decoded ``host/path`` of a library item, what a pasted URL is matched on.
+    """
+
+    id = models.CharField(primary_key=True, max_length=80)
+    tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="drive_items")
+    drive_id = models.CharField(max_length=80, db_index=True)
+    site = models.ForeignKey(
+        SandboxSite, on_delete=models.CASCADE, null=True, blank=True, related_name="items"
+    )
+    user = models.ForeignKey(
+        SandboxUser, on_delete=models.CASCADE, null=True, blank=True, related_name="onedrive_items"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    name = models.CharField(max_length=256)
+    is_root = models.BooleanField(default=False)
+    library_name = models.CharField(max_length=256, blank=True, default="")
+    url_key = models.CharField(max_length=600, blank=True, default="", db_index=True)
+    web_url = models.CharField(max_length=600, blank=True, default="")
+    remote_item = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="shortcuts"
+    )
+    created_datetime = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=256, blank=True, default="")
+
+
+class SandboxPersonalSiteRequest(models.Model):
+    """A queued OneDrive creation (CSOM ``RequestPersonalSites``). Until ``ready_at`` the user's drive
+    answers 404 as Graph does; the first read after it creates the SandboxDrive (``graph.sandbox.sharepoint``)."""
+
+    user = models.OneToOneField(SandboxUser, on_delete=models.CASCADE, related_name="personal_site_request")
+    requested_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=255, blank=True, default="")
+    completed_at = models.DateTimeField(null=True, blank=True)

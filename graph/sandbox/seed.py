@@ -322,6 +322,10 @@ def seed_activity(ctx: TenantSeed) -> None:
     seed_user_activity(ctx.tenant, random.Random(f"{ctx.seed}:{ctx.key}:activity"))
 
 
+from .seed_mail import seed_mail_rules  # noqa: E402  (inbox rules, distribution-list member)
+from .seed_security import seed_security  # noqa: E402  (a step module that needs the models above)
+from .seed_sharepoint import seed_sharepoint  # noqa: E402  (team sites, libraries, folders)
+
 SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     create_tenant,
     create_skus,
@@ -330,6 +334,9 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     create_people,
     demo_mailbox_features,
     seed_activity,
+    seed_security,
+    seed_mail_rules,
+    seed_sharepoint,
     finish_tenant,
 ]
 

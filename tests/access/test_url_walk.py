@@ -39,7 +39,14 @@ def scene(world, make_tech):
     boss = make_tech(None, superuser=True, username="boss")
     record(boss, tenant=world.beta, target=(uuid.uuid4(), HIDDEN_UPN), action="user.update",
            parameters={"department": "Quokka"}, result="success")  # fmt: skip
+    from users.models import Job
+
+    job = Job.objects.create(
+        label="Hidden job", tenant=world.beta, created_by=boss, action_key="block-sign-in"
+    )
     samples = {
+        "users/actions/|key": "block-sign-in",
+        "jobs/|pk": job.pk,
         "tenants/connections/|pk": world.connection.pk,
         "technicians/tenant-groups/|pk": world.group.pk,
         "technicians/|pk": boss.pk,

@@ -83,7 +83,7 @@ def test_database_url_postgres():
         "db.internal",
         "5433",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
 
 
 def test_database_url_sqlite_relative_and_absolute():

@@ -127,6 +127,13 @@ class Action:
     def why_not(self, user: DirectoryUser) -> str | None:
         return self.applies(user)
 
+    def build_form(self, data=None, *, tenant=None, targets=None):
+        """The action's form (None when it has none). Every action form takes ``tenant`` (None for a
+        selection across tenants) and ``targets`` (cached rows, possibly a preview) as keywords."""
+        if self.form_class is None:
+            return None
+        return self.form_class(data, tenant=tenant, targets=targets)
+
 
 REGISTRY: dict[str, Action] = {}
 

@@ -19,7 +19,14 @@ from django.views.decorators.csrf import csrf_exempt
 from .. import switches
 from ..identity import find_tenant
 from ..tokens import EXCHANGE_AUDIENCE, TokenError, verify_access_token
-from . import autoreply, errors, mailbox  # noqa: F401 - importing registers their cmdlets
+from . import (  # noqa: F401 - importing registers their cmdlets
+    autoreply,
+    distribution_groups,  # noqa: F401
+    errors,
+    inbox_rules,  # noqa: F401
+    mailbox,
+    mailbox_writes,  # noqa: F401
+)
 from .cmdlets import invoke, page, select_properties
 from .errors import CmdletError, exchange_error
 

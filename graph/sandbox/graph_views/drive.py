@@ -12,6 +12,7 @@ from ..auth import graph_endpoint
 from ..directory import graph_now
 from ..errors import GraphProblem
 from ..models import SandboxDrive
+from ..sharepoint import complete_due_provisioning
 from .common import context_url, get_user, graph_json
 
 
@@ -47,6 +48,7 @@ def drive_json(drive: SandboxDrive) -> dict:
 @graph_endpoint(methods=("GET",))
 def user_drive(request: HttpRequest, user_key: str) -> HttpResponse:
     user = get_user(request, user_key)
+    complete_due_provisioning(user=user)  # a requested OneDrive appears once its provisioning time is up
     drive = SandboxDrive.objects.select_related("user").filter(user=user).first()
     if drive is None:
         raise GraphProblem(404, "itemNotFound", "The resource could not be found.")

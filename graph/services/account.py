@@ -1,0 +1,122 @@
+"""Account-level writes on one user: delete, block/unblock sign-in, revoke sessions, clear the immutable
+id, reset the password (cloud or writeback), and the read of the user's directory roles.
+
+Writes that fit a $batch are offered as ``*_request`` builders returning a :class:`BatchRequest` (the
+action runner batches them across users, 20 per call); each also has a direct function for a single call.
+Passwords travel only in request bodies: nothing here logs or returns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from graph.batch import BatchRequest
+from graph.client import GraphClient
+
+# The fixed id of every user's password authentication method (Graph: passwordAuthenticationMethod).
+PASSWORD_METHOD_ID = "28c10230-6103-485e-b985-444c60001490"
+ROLE_SELECT = "id,displayName,roleTemplateId"
+# memberOf with an OData cast is an advanced query: Graph wants ConsistencyLevel: eventual.
+_EVENTUAL = {"ConsistencyLevel": "eventual"}
+
+
+def _user(user_id: str) -> str:
+    return f"/users/{quote(str(user_id), safe='@')}"
+
+
+# --- batchable writes ----------------------------------------------------------------------------------
+
+
+def delete_user_request(user_id: str, request_id: str = "delete") -> BatchRequest:
+    """DELETE /users/{id}: the user moves to deleted items and can be restored for 30 days."""
+    return BatchRequest(request_id, "DELETE", _user(user_id))
+
+
+def set_account_enabled_request(
+    user_id: str, enabled: bool, request_id: str = "accountEnabled"
+) -> BatchRequest:
+    return BatchRequest(request_id, "PATCH", _user(user_id), body={"accountEnabled": bool(enabled)})
+
+
+def revoke_sessions_request(user_id: str, request_id: str = "revoke") -> BatchRequest:
+    """POST /users/{id}/revokeSignInSessions: refresh tokens and session cookies become invalid."""
+    return BatchRequest(request_id, "POST", f"{_user(user_id)}/revokeSignInSessions")
+
+
+def clear_immutable_id_request(user_id: str, request_id: str = "immutableId") -> BatchRequest:
+    return BatchRequest(request_id, "PATCH", _user(user_id), body={"onPremisesImmutableId": None})
+
+
+def directory_roles_request(user_id: str, request_id: str = "roles") -> BatchRequest:
+    """The user's activated directory roles (direct memberships), each with its roleTemplateId."""
+    return BatchRequest(
+        request_id,
+        "GET",
+        f"{_user(user_id)}/memberOf/microsoft.graph.directoryRole?$select={ROLE_SELECT}&$top=999",
+        headers=dict(_EVENTUAL),
+    )
+
+
+# --- direct calls ----------------------------------------------------------------------------------------
+
+
+def delete_user(client: GraphClient, user_id: str) -> None:
+    client.delete(_user(user_id))
+
+
+def set_account_enabled(client: GraphClient, user_id: str, enabled: bool) -> None:
+    client.patch(_user(user_id), {"accountEnabled": bool(enabled)})
+
+
+def revoke_sessions(client: GraphClient, user_id: str) -> bool:
+    return bool(client.post(f"{_user(user_id)}/revokeSignInSessions").get("value", True))
+
+
+def clear_immutable_id(client: GraphClient, user_id: str) -> None:
+    client.patch(_user(user_id), {"onPremisesImmutableId": None})
+
+
+def get_user_roles(client: GraphClient, user_id: str) -> list[dict]:
+    """[{id, displayName, roleTemplateId}] of the user's directory roles."""
+    roles: list[dict] = []
+    path = f"{_user(user_id)}/memberOf/microsoft.graph.directoryRole"
+    for page in client.iter_pages(path, params={"$select": ROLE_SELECT}, headers=dict(_EVENTUAL)):
+        roles.extend(page)
+    return roles
+
+
+def reset_password_cloud(client: GraphClient, user_id: str, password: str, *, force_change: bool) -> None:
+    """Cloud-only users: PATCH passwordProfile (Graph answers 204)."""
+    client.patch(
+        _user(user_id),
+        {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": bool(force_change)}},
+    )
+
+
+@dataclass
+class WritebackResult:
+    """What Graph said to a password writeback request. 202: the on-premises change is pending."""
+
+    status: int
+    operation_url: str
+    request_id: str
+
+
+def reset_password_writeback(client: GraphClient, user_id: str, password: str) -> WritebackResult:
+    """Hybrid (synced) users: the password method's resetPassword, which Entra writes back to on-premises
+    AD (needs password writeback). Graph answers 202 Accepted with a Location header naming a long-running
+    operation; success on-premises is not known at that point."""
+    path = f"{_user(user_id)}/authentication/methods/{PASSWORD_METHOD_ID}/resetPassword"
+    if client.dry_run:
+        client.post(path, {"newPassword": password})  # recorded, not sent
+        return WritebackResult(202, "", "")
+    response = client.request("POST", path, json={"newPassword": password})
+    return WritebackResult(
+        response.status_code, response.headers.get("Location", ""), response.headers.get("request-id", "")
+    )
+
+
+def password_operation_status(client: GraphClient, operation_url: str) -> str:
+    """The long-running operation's status: notStarted / running / succeeded / failed."""
+    return str(client.get(operation_url).get("status") or "")

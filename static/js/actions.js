@@ -1,0 +1,101 @@
+// User actions: the modal's extras (typed count, copying a one-time secret without echoing it), refreshing
+// what an action changed (the users table's rows, the More info panel, View user) and the Job page's
+// "finished" notice. Strict CSP: wired through data-* attributes and htmx events only. Loaded by several
+// templates, so it initialises once.
+(function () {
+  "use strict";
+  if (window.cippActions) return;
+  window.cippActions = true;
+
+  function toast(message, level) { if (window.cippToast) window.cippToast(message, level); }
+
+  // --- Wide modal for action content ---------------------------------------------------------------------------
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "modal-content") return;
+    var dialog = target.closest(".modal-dialog");
+    if (dialog) dialog.classList.toggle("modal-lg", !!target.querySelector("[data-action-form], [data-action-results]"));
+  });
+
+  // --- Typed count: the confirm button waits for the right number ----------------------------------------------
+  function syncCount(form) {
+    var input = form.querySelector("[data-type-count]");
+    var button = form.querySelector("[data-needs-count]");
+    if (!input || !button) return;
+    var ok = input.value.replace(/[\s,.]/g, "") === input.getAttribute("data-type-count");
+    button.disabled = !ok;
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("[data-action-form]");
+    if (form) syncCount(form);
+  });
+  document.body.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt;
+    if (!root || !root.querySelectorAll) return;
+    root.querySelectorAll("[data-action-form]").forEach(syncCount);
+  });
+  document.querySelectorAll("[data-action-form]").forEach(syncCount);
+
+  // A confirmed action is sent once: the button shows it is working.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.matches || !form.matches("[data-action-form]")) return;
+    var button = form.querySelector("[data-confirm-button]");
+    if (button) { button.disabled = true; button.classList.add("is-busy"); button.setAttribute("aria-busy", "true"); }
+  });
+
+  // --- One-time secrets: copy without showing the value again in a toast -----------------------------------------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy-secret]");
+    if (!button) return;
+    var code = button.parentElement.querySelector("[data-secret]");
+    if (!code) return;
+    var value = code.textContent;
+    var done = function () { toast("Copied to the clipboard.", "success"); button.classList.add("is-copied"); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(value).then(done, function () { toast("Could not copy; select it and copy by hand.", "error"); });
+    } else {
+      var range = document.createRange();
+      range.selectNodeContents(code);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      try { document.execCommand("copy"); done(); } catch (e) { toast("Could not copy; select it and copy by hand.", "error"); }
+      selection.removeAllRanges();
+    }
+  });
+  // Closing the modal drops the secret from the page (app.js empties the modal on hidden.bs.modal).
+
+  // --- After an action: show the change where the technician is looking ------------------------------------------
+  document.body.addEventListener("actionsApplied", function (event) {
+    var detail = event.detail || {};
+    var removed = detail.removed || [];
+    var table = document.querySelector("[data-users-table]");
+    if (table && window.htmx) {
+      window.htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#users-table", swap: "outerHTML" });
+    }
+    var panelActions = document.querySelector("#user-panel-content [data-user-actions]");
+    var panelMenu = panelActions && panelActions.querySelector("[data-user-actions-menu]");
+    if (panelMenu && window.htmx) {
+      if (removed.indexOf(panelActions.dataset.userId) !== -1) {
+        var panel = document.getElementById("user-panel");
+        if (panel && window.bootstrap) window.bootstrap.Offcanvas.getOrCreateInstance(panel).hide();
+      } else if (panelMenu.dataset.refreshUrl) {
+        window.htmx.ajax("GET", panelMenu.dataset.refreshUrl, { target: "#user-panel-content", swap: "innerHTML" });
+      }
+    }
+    var detailMenu = document.querySelector("#user-detail-actions [data-user-actions-menu]");
+    if (detailMenu) {
+      document.getElementById("modal").addEventListener("hidden.bs.modal", function () {
+        var own = document.getElementById("user-detail-actions");
+        if (own && removed.indexOf(own.dataset.userId) !== -1) window.location.assign(document.querySelector(".detail-crumb a").href);
+        else window.location.reload();
+      }, { once: true });
+    }
+  });
+
+  // --- Job page --------------------------------------------------------------------------------------------------
+  document.body.addEventListener("jobFinished", function () {
+    toast("The job has finished.", "success");
+  });
+})();
