@@ -13,9 +13,9 @@ from graph.errors import GraphError
 from graph.services import groups as group_service
 from graph.services import mailbox_admin
 
-from .mail import who
 from .mail_forms import AddToGroupForm
 from .registry import Action, Group, Outcome, Status, Target, register
+from .wording import who
 
 REQUEST_ID = "add-member"
 ALREADY_MEMBER = "Already a member."

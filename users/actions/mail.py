@@ -20,6 +20,7 @@ from graph.services import mailbox_admin as mbx
 
 from .mail_forms import OutOfOfficeForm, parse_time
 from .registry import Action, Group, Outcome, Status, Target, register
+from .wording import in_tenant, who
 
 if TYPE_CHECKING:
     from users.models import DirectoryUser
@@ -31,19 +32,6 @@ SIZE_CHECK_LIMIT = 20
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------
-
-
-def who(targets: list[Target]) -> str:
-    """The user(s) a confirmation names: one UPN, or the count with the first few."""
-    names = [t.user.user_principal_name for t in targets]
-    if len(names) == 1:
-        return names[0]
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{len(names)} users ({shown})"
-
-
-def where(tenant) -> str:
-    return f"in {tenant.display_name}" if tenant is not None else "in their tenants"
 
 
 def mailbox_why_not(user: DirectoryUser) -> str | None:
@@ -173,7 +161,7 @@ register(Action(
     key="convert-to-shared", label="Convert to shared mailbox", group=Group.MAIL, icon="inbox",
     permission="users.edit",
     confirm=lambda targets, tenant: (
-        f"Convert the mailbox of {who(targets)} {where(tenant)} to a shared mailbox. Anyone with access can "
+        f"Convert the mailbox of {who(targets)} {in_tenant(targets, tenant)} to a shared mailbox. Anyone with access can "
         "then read it; the user's licence stays assigned until you remove it."
     ),
     applies=convert_to_shared_applies, run=convert_handler("Shared"), warnings=large_mailbox_warnings,
@@ -183,7 +171,7 @@ register(Action(
     key="convert-to-user", label="Convert to user mailbox", group=Group.MAIL, icon="person-badge",
     permission="users.edit",
     confirm=lambda targets, tenant: (
-        f"Convert the shared mailbox of {who(targets)} {where(tenant)} back to a user mailbox. The user needs "
+        f"Convert the shared mailbox of {who(targets)} {in_tenant(targets, tenant)} back to a user mailbox. The user needs "
         "an Exchange licence within 30 days, or the mailbox is disconnected."
     ),
     applies=convert_to_user_applies, run=convert_handler("Regular"),
@@ -211,7 +199,7 @@ register(Action(
     key="enable-archive", label="Enable online archive", group=Group.MAIL, icon="archive",
     permission="users.edit",
     confirm=lambda targets, tenant: (
-        f"Enable the online archive for {who(targets)} {where(tenant)}. An archive cannot be removed from "
+        f"Enable the online archive for {who(targets)} {in_tenant(targets, tenant)}. An archive cannot be removed from "
         "here once enabled."
     ),
     applies=mailbox_why_not, run=enable_archive,
@@ -267,7 +255,7 @@ register(Action(
     key="set-out-of-office", label="Set out of office", group=Group.MAIL, icon="reply",
     permission="users.actions.helpdesk", form_class=OutOfOfficeForm,
     confirm=lambda targets, tenant: (
-        f"Turn on automatic replies for {who(targets)} {where(tenant)} with the messages below. Existing "
+        f"Turn on automatic replies for {who(targets)} {in_tenant(targets, tenant)} with the messages below. Existing "
         "automatic replies are replaced."
     ),
     applies=mailbox_why_not, run=set_out_of_office,
@@ -277,7 +265,7 @@ register(Action(
     key="disable-out-of-office", label="Disable out of office", group=Group.MAIL, icon="reply-all",
     permission="users.actions.helpdesk",
     confirm=lambda targets, tenant: (
-        f"Turn off automatic replies for {who(targets)} {where(tenant)}. Their messages are kept for next time."
+        f"Turn off automatic replies for {who(targets)} {in_tenant(targets, tenant)}. Their messages are kept for next time."
     ),
     applies=mailbox_why_not, run=disable_out_of_office,
 ))  # fmt: skip
@@ -318,7 +306,7 @@ register(Action(
     key="disable-forwarding", label="Disable email forwarding", group=Group.MAIL, icon="sign-stop",
     permission="users.edit",
     confirm=lambda targets, tenant: (
-        f"Stop mailbox forwarding for {who(targets)} {where(tenant)}: the forwarding address is cleared and "
+        f"Stop mailbox forwarding for {who(targets)} {in_tenant(targets, tenant)}: the forwarding address is cleared and "
         "mail stays in the mailbox. Inbox rules that forward are listed afterwards, not changed."
     ),
     applies=mailbox_why_not, run=disable_forwarding,

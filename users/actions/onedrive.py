@@ -28,24 +28,13 @@ from graph.services.users import get_user
 
 from .onedrive_forms import OneDriveShortcutForm
 from .registry import Action, ActionContext, Group, Outcome, Status, Target, register
+from .wording import in_tenant, who
 
 if TYPE_CHECKING:
     from users.models import DirectoryUser
 
 PROVISION_ACCEPTED = "Requested; OneDrive provisioning completes later (minutes to hours)."
 _context_lock = threading.Lock()
-
-
-def who(targets: list[Target]) -> str:
-    names = [t.user.user_principal_name for t in targets]
-    if len(names) == 1:
-        return names[0]
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    return f"{len(names)} users ({shown})"
-
-
-def where(tenant) -> str:
-    return f"in {tenant.display_name}" if tenant is not None else "in their tenants"
 
 
 def per_context(ctx: ActionContext, key: str, factory: Callable[[], Any]) -> Any:
@@ -132,7 +121,7 @@ register(Action(
     key="onedrive-provision", label="Pre-provision OneDrive", group=Group.ONEDRIVE, icon="cloud-plus",
     permission="users.edit",
     confirm=lambda targets, tenant: (
-        f"Ask SharePoint to create the OneDrive of {who(targets)} {where(tenant)}. SharePoint creates it in "
+        f"Ask SharePoint to create the OneDrive of {who(targets)} {in_tenant(targets, tenant)}. SharePoint creates it in "
         "the background, which can take minutes to hours; users who already have a OneDrive are skipped."
     ),
     applies=provision_why_not, run=provision_onedrive,
@@ -180,7 +169,7 @@ register(Action(
     permission="users.edit",
     confirm=lambda targets, tenant: (
         f"Add a shortcut to the SharePoint library or folder below to the OneDrive (My files) of "
-        f"{who(targets)} {where(tenant)}. The shortcut grants no access: users who cannot open the folder "
+        f"{who(targets)} {in_tenant(targets, tenant)}. The shortcut grants no access: users who cannot open the folder "
         "will see it but not its content. Users without a OneDrive are skipped."
     ),
     form_class=OneDriveShortcutForm, applies=shortcut_why_not, run=add_shortcut,

@@ -24,20 +24,10 @@ from .security_forms import (
     read_tap_policy,
     tap_policy_disabled_message,
 )
+from .wording import in_tenant, who
 
 logger = logging.getLogger(__name__)
 HELPDESK = "users.actions.helpdesk"
-
-
-def _who(targets: list[Target]) -> str:
-    if len(targets) == 1:
-        user = targets[0].user
-        return f"{user.display_name} ({user.user_principal_name})"
-    return f"{len(targets)} users"
-
-
-def _where(targets: list[Target], tenant) -> str:
-    return f"in {tenant.display_name}" if tenant is not None else "across several tenants"
 
 
 def _request_ids(*errors: GraphError | None) -> list[str]:
@@ -49,7 +39,7 @@ def _request_ids(*errors: GraphError | None) -> list[str]:
 
 def _tap_confirm(targets: list[Target], tenant) -> str:
     return (
-        f"Create a Temporary Access Pass for {_who(targets)} {_where(targets, tenant)}. Anyone holding the pass "
+        f"Create a Temporary Access Pass for {who(targets)} {in_tenant(targets, tenant)}. Anyone holding the pass "
         "can sign in as the user and register new sign-in methods until it expires; a pass the user already "
         "has is replaced. The pass is shown once, here, and is not kept anywhere."
     )
@@ -121,8 +111,8 @@ CREATE_TAP = register(
 
 def _reset_confirm(targets: list[Target], tenant) -> str:
     return (
-        f"Remove every registered sign-in method except the password from {_who(targets)} "
-        f"{_where(targets, tenant)}: Authenticator app, phone numbers, security keys, Windows Hello, OATH "
+        f"Remove every registered sign-in method except the password from {who(targets)} "
+        f"{in_tenant(targets, tenant)}: Authenticator app, phone numbers, security keys, Windows Hello, OATH "
         "tokens, e-mail and Temporary Access Passes. At the next sign-in they must register MFA again."
     )
 
@@ -195,7 +185,7 @@ RESET_MFA = register(
 
 def _mfa_confirm(targets: list[Target], tenant) -> str:
     return (
-        f"Set per-user (legacy) MFA for {_who(targets)} {_where(targets, tenant)} to the state chosen below. "
+        f"Set per-user (legacy) MFA for {who(targets)} {in_tenant(targets, tenant)} to the state chosen below. "
         "Enforced requires MFA at every sign-in; Disabled leaves MFA to Conditional Access or security "
         "defaults."
     )
@@ -244,7 +234,7 @@ SET_PER_USER_MFA = register(
 
 def _push_confirm(targets: list[Target], tenant) -> str:
     return (
-        f"Send an MFA sign-in request to {_who(targets)} {_where(targets, tenant)} through Microsoft's MFA "
+        f"Send an MFA sign-in request to {who(targets)} {in_tenant(targets, tenant)} through Microsoft's MFA "
         'connector. A temporary credential is added to the tenant\'s "Azure Multi-Factor Auth Client" app for '
         "the duration of the request and removed straight after. This waits for the user's answer (up to two "
         "minutes)."

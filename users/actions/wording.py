@@ -28,5 +28,10 @@ def where(targets: list[Target], tenant) -> str:
     return next(iter(tenants.values())) if len(tenants) == 1 else f"{len(tenants)} tenants"
 
 
+def in_tenant(targets: list[Target], tenant) -> str:
+    """ "in Contoso" / "in 3 tenants": the place phrase of a confirmation."""
+    return f"in {where(targets, tenant)}"
+
+
 def synced(targets: list[Target]) -> list[Target]:
     return [t for t in targets if t.user.on_premises_sync_enabled]
