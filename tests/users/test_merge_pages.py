@@ -63,7 +63,8 @@ def _paged(scope, params, total) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "sort", ["country", "-country", "created", "-created", "city", "-city", "display_name", "-mail", "enabled"]
+    "sort",
+    ["country", "-country", "created", "-created", "city", "-city", "display_name", "-mail", "enabled"],
 )
 def test_every_page_matches_the_generic_order(world, sort):
     params = _params(sort)
