@@ -7,6 +7,7 @@ user's mailbox. A user without a mailbox answers ``{"exists": False}``.
 
 from __future__ import annotations
 
+import html
 import re
 
 from graph.errors import NotFoundError
@@ -40,7 +41,9 @@ def parse_byte_quantity(text) -> int | None:
 
 
 def _strip_html(text: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", text or "").split())
+    """The auto-reply as plain text: tags dropped, entities decoded (``&lt;b&gt;`` shows as ``<b>``).
+    The result is plain text, which templates escape when they render it."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text or "")).split())
 
 
 def summarise(mailbox: dict, statistics: dict | None, auto_reply: dict | None) -> dict:

@@ -223,7 +223,12 @@ def test_script_in_out_of_office_stays_inert_on_view_user(mail_world):
     assert "<script>" not in stored and "&lt;script&gt;" in stored
     tenant = mail_world.cache[user.tenant.display_name]
     summary = get_mailbox_summary(ExchangeClient.for_tenant(tenant), str(user.pk), user.upn_lower)
-    assert "<script" not in summary["auto_reply_internal"]
+    # The summary is the message as plain text (what the technician typed); the page escapes it.
+    assert summary["auto_reply_internal"] == "<script>alert(1)</script>"
+    from django.template.loader import render_to_string
+
+    page = render_to_string("users/detail_mailbox.html", {"data": {**summary, "auto_reply_on": True}})
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_disable_forwarding_lists_remaining_rules(mail_world):
