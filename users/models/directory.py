@@ -117,6 +117,8 @@ class DirectoryUser(models.Model):
                 for column, short in SORT_INDEX_COLUMNS
             ],
             models.Index(fields=["tenant", "is_licensed"], name="dirusers_tenant_licensed"),
+            # Sort by tenant reads each tenant's slice in id order (users.queries._paginate_by_tenant).
+            models.Index(fields=["tenant", "id"], name="dirusers_tenant_id"),
         ]
 
     def __str__(self) -> str:
