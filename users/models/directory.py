@@ -62,7 +62,11 @@ SORT_INDEX_COLUMNS = (
 
 
 class DirectoryUser(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="directory_users")
+    # No index of its own: every (tenant, ...) index below serves tenant lookups, and each index costs
+    # the sync time.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="directory_users", db_index=False
+    )
     user_id = models.UUIDField()  # Graph object id
     user_principal_name = models.CharField(max_length=255)
     upn_domain = models.CharField(max_length=255, default="")
@@ -103,17 +107,13 @@ class DirectoryUser(models.Model):
         indexes = [
             models.Index(fields=["tenant", "display_name"]),
             models.Index(fields=["tenant", "upn_domain"]),
-            models.Index(fields=["display_name", "id"]),
-            # Every sortable column gets (tenant, column, id) and (column, id): a page is then an ordered
-            # index walk that stops after 50 rows, in one tenant and across all tenants alike. The
-            # nullable dates also get DESC NULLS LAST twins on PostgreSQL (migration 0004), matching the
-            # table's "never signed in goes last" ordering.
+            # Every sortable column gets (tenant, column, id): a page is an ordered index walk that stops
+            # after 50 rows in one tenant, and across several tenants a merge of per-tenant walks
+            # (users.query_merge). The nullable dates also get DESC NULLS LAST twins on PostgreSQL
+            # (migration 0004), matching the table's "never signed in goes last" ordering. No
+            # (column, id) indexes: the merge does not need them and every index costs the sync time.
             *[
                 models.Index(fields=["tenant", column, "id"], name=f"dirusers_tsort_{short}")
-                for column, short in SORT_INDEX_COLUMNS
-            ],
-            *[
-                models.Index(fields=[column, "id"], name=f"dirusers_sort_{short}")
                 for column, short in SORT_INDEX_COLUMNS
             ],
             models.Index(fields=["tenant", "is_licensed"], name="dirusers_tenant_licensed"),
@@ -128,8 +128,9 @@ class DirectoryUser(models.Model):
 class DirectoryUserLicense(models.Model):
     """(user, SKU) pairs so "users holding SKU X" is an indexed lookup on any database."""
 
-    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="licenses")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # Covered by the unique (user, sku_id) and the (tenant, sku_id) indexes.
+    user = models.ForeignKey(DirectoryUser, on_delete=models.CASCADE, related_name="licenses", db_index=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     sku_id = models.UUIDField()
 
     class Meta:
