@@ -89,6 +89,10 @@ class SandboxUser(models.Model):
     password_hash = models.CharField(max_length=256, blank=True, default="")
     # Refresh tokens and sessions issued before this instant are invalid (revokeSignInSessions, reset).
     sessions_valid_after = models.DateTimeField(null=True, blank=True)
+    # The user's manager (GET/PUT/DELETE /users/{id}/manager/$ref); cleared when the manager is deleted.
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "upn_lower"], name="unique_sandbox_upn")]
