@@ -187,6 +187,16 @@ CELERY_BEAT_SCHEDULE["resume-stale-action-jobs"] = {
     "task": "users.tasks.resume_stale_action_jobs",
     "schedule": 120.0,
 }
+# --- Bulk add users / invite guests (users/bulkadd) ------------------------------------------------------
+# $batch calls in flight per import (halved on throttling, grown back when clean); rows per file.
+BULKADD_CONCURRENCY = env_int("BULKADD_CONCURRENCY", 8, minimum=1, maximum=16)
+BULKADD_MAX_ROWS = env_int("BULKADD_MAX_ROWS", 10_000, minimum=10_000, maximum=100_000)
+# Hours the one-time password download stays possible (the key cookie's life); then everything is erased.
+BULKADD_SECRET_TTL_HOURS = env_int("BULKADD_SECRET_TTL_HOURS", 24, minimum=1, maximum=168)
+CELERY_BEAT_SCHEDULE["resume-stale-bulk-imports"] = {
+    "task": "users.tasks.resume_stale_bulk_imports",
+    "schedule": 120.0,
+}
 
 # --- Secrets at rest --------------------------------------------------------------------------------------
 # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate, then run

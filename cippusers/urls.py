@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from tenants import oidc
 from tenants.roles_views import technician_urlpatterns
+from users.provisioning.views_add import add_user
 
 from .health import healthz
 
@@ -21,6 +22,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenants/", include("tenants.urls")),
     path("users/", include("users.urls")),
+    # The reference product's Add user path, so AutoTask LiveLinks work after changing only the host.
+    path("identity/administration/users/add", add_user, name="identity-users-add"),
+    path("identity/administration/users/add/", add_user, name="identity-users-add-slash"),
     path("login/entra/", oidc.entra_login, name="oidc-login"),
     path("login/entra/callback/", oidc.entra_callback, name="oidc-callback"),
     path("technicians/", include((technician_urlpatterns, "technicians"))),

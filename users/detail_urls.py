@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .provisioning import views_edit
 from .services.profile import SECTIONS
 from .views import detail
 
@@ -13,4 +14,8 @@ urlpatterns = [
              name=f"detail-{name}")
         for name in SECTIONS
     ],
+    # Edit user (users/provisioning/views_edit.py)
+    path("<str:tenant>/<uuid:user_id>/edit/", views_edit.edit_user, name="edit"),
+    path("<str:tenant>/<uuid:user_id>/edit/check/", views_edit.edit_check, name="edit-check"),
+    path("<str:tenant>/<uuid:user_id>/edit/people/", views_edit.edit_people, name="edit-people"),
 ]  # fmt: skip

@@ -1,6 +1,9 @@
 from django.urls import path
 
+from .bulkadd.urls import urlpatterns as bulkadd_urlpatterns
 from .detail_urls import urlpatterns as detail_urlpatterns
+from .provisioning.urls import urlpatterns as provisioning_urlpatterns
+from .research.urls import urlpatterns as research_urlpatterns
 from .views import actions, columns, details, export, sync, table
 
 app_name = "users"
@@ -19,3 +22,12 @@ urlpatterns = [
 
 # View user (users/detail_urls.py)
 urlpatterns += detail_urlpatterns
+
+# Add user, Invite guest (users/provisioning/urls.py)
+urlpatterns += provisioning_urlpatterns
+
+# Research compromised account (users/research/urls.py)
+urlpatterns += research_urlpatterns
+
+# Bulk add users / invite guests from a file (users/bulkadd/urls.py)
+urlpatterns += bulkadd_urlpatterns

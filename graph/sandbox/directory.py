@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
+from . import proxy_addresses as addresses
 from .errors import GraphProblem, bad_request
+from .mailbox_provisioning import provision_mailbox
 from .models import (
     SandboxGroup,
     SandboxGroupMember,
@@ -32,6 +34,11 @@ from .user_schema import COLLECTION_KINDS, NOT_NULLABLE, USER_PROPERTIES
 REQUIRED_ON_CREATE = ("accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName")
 PASSWORD_COMPLEXITY = "The specified password does not comply with password complexity requirements."
 UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
+# What Graph answers when ``mail`` names an address another object of the tenant already holds.
+PROXY_TAKEN = "Another object with the same value for property proxyAddresses already exists."
+MANAGER_NOT_FOUND = (
+    "Resource 'manager' does not exist or one of its queried reference-property objects are not present."
+)
 BAD_DOMAIN = (
     "The domain portion of the userPrincipalName property is invalid. "
     "You must use one of the verified domain names in your organization."
@@ -42,6 +49,25 @@ SYNCED_OBJECT = (
     "currently undergoing migration."
 )
 _USAGE_LOCATION = re.compile(r"^[A-Z]{2}$")
+# The user resource's documented limits ("Maximum length is N characters"); Graph refuses longer values
+# with "Invalid value specified for property ...". The portal's own table (users.provisioning.rules) must
+# agree; tests check that.
+MAX_LENGTH = {
+    "givenName": 64, "surname": 64, "displayName": 256, "mailNickname": 64, "jobTitle": 128,
+    "department": 64, "companyName": 64, "streetAddress": 1024, "city": 128, "state": 128, "postalCode": 40,
+    "country": 128, "mobilePhone": 64, "employeeId": 16,
+}  # fmt: skip
+# userPrincipalName: "Only the following characters are allowed A - Z, a - z, 0 - 9, ' . - _ ! # ^ ~"
+# before the @, at most 64 of them.
+_UPN_LOCAL = re.compile(r"^[A-Za-z0-9'.\-_!#^~]{1,64}$")
+# Properties Entra Connect masters on-premises: Graph refuses to write them on a synced user.
+ON_PREMISES_MASTERED = frozenset(
+    {
+        "givenName", "surname", "displayName", "jobTitle", "department", "companyName", "streetAddress",
+        "city", "state", "postalCode", "country", "businessPhones", "mobilePhone", "officeLocation",
+        "faxNumber", "employeeId", "userPrincipalName", "mailNickname", "mail", "onPremisesImmutableId",
+    }
+)  # fmt: skip
 
 
 def graph_now(moment: datetime | None = None) -> str:
@@ -99,6 +125,13 @@ def _check_value(name: str, value) -> object:
         raise _invalid_value(name)
     if name == "usageLocation" and not _USAGE_LOCATION.match(value):
         raise _invalid_value(name)
+    if kind == "str" and len(value) > MAX_LENGTH.get(name, len(value)):
+        raise _invalid_value(name)
+    # businessPhones: "Only one number can be set for this property."
+    if name == "businessPhones" and (len(value) > 1 or any(len(v) > 64 for v in value)):
+        raise _invalid_value(name)
+    if name == "mail" and not (value.isascii() and addresses.SMTP_ADDRESS.match(value)):
+        raise _invalid_value(name)  # "This property can't contain accent characters."
     return value
 
 
@@ -125,19 +158,29 @@ def _check_upn(tenant: SandboxTenant, upn: str, *, exclude: SandboxUser | None =
     if not isinstance(upn, str) or upn.count("@") != 1:
         raise _invalid_value("userPrincipalName")
     alias, domain = upn.split("@")
-    if not alias or not re.fullmatch(r"[A-Za-z0-9._'\-+!#$%&*/=?^`{|}~]+", alias):
+    if not _UPN_LOCAL.match(alias) or alias.startswith(".") or alias.endswith(".") or ".." in alias:
         raise _invalid_value("userPrincipalName")
     if domain.lower() not in verified_domain_names(tenant):
         raise bad_request(BAD_DOMAIN)
-    lower = upn.lower()
-    clash = SandboxUser.objects.filter(tenant=tenant).filter(
-        Q(upn_lower=lower) | Q(properties__proxyAddresses__icontains=f':{lower}"')
-    )
-    if exclude is not None:
-        clash = clash.exclude(pk=exclude.pk)
-    if clash.exists():
+    if addresses.owner_of(tenant, upn, exclude_user=exclude) is not None:
         raise bad_request(UPN_TAKEN)
-    return lower
+    return upn.lower()
+
+
+def _apply_mail(tenant: SandboxTenant, props: dict, user: SandboxUser | None) -> None:
+    """Entra recalculates proxyAddresses when ``mail`` is written: the new address becomes the primary
+    SMTP address and the previous primary stays as a secondary ``smtp:`` (CIPP adds aliases this way)."""
+    value = props.get("mail")
+    proxies = list(props.get("proxyAddresses") or [])
+    if value is None:
+        props["proxyAddresses"] = [
+            f"smtp:{addresses.strip_prefix(e)}" if addresses.is_primary(e) else e for e in proxies
+        ]
+        return
+    if user is None or value.lower() not in addresses.own_addresses(user):
+        if addresses.owner_of(tenant, value, exclude_user=user) is not None:
+            raise bad_request(PROXY_TAKEN)
+    props["proxyAddresses"] = addresses.with_primary(proxies, value)
 
 
 def _password_profile(profile, *, required: bool) -> tuple[str | None, dict]:
@@ -191,6 +234,8 @@ def create_user(tenant: SandboxTenant, props: dict, password: str | None = None)
     clear_password, values["passwordProfile"] = _password_profile(props["passwordProfile"], required=True)
     with transaction.atomic():
         _check_upn(tenant, values["userPrincipalName"])
+        if values.get("mail"):
+            _apply_mail(tenant, values, None)
         now = timezone.now()
         user = SandboxUser(tenant=tenant, id=uuid.uuid4(), created_datetime=now)
         properties = {
@@ -201,7 +246,6 @@ def create_user(tenant: SandboxTenant, props: dict, password: str | None = None)
             "userType": "Member",
             "assignedLicenses": [],
             "assignedPlans": [],
-            "proxyAddresses": [],
             "otherMails": [],
             "imAddresses": [],
             "identities": [
@@ -216,6 +260,7 @@ def create_user(tenant: SandboxTenant, props: dict, password: str | None = None)
             "deletedDateTime": None,
         }
         properties.update(values)
+        properties.setdefault("proxyAddresses", [])
         user.properties = properties
         user.password_hash = make_password(clear_password)
         return _save(user)
@@ -226,7 +271,7 @@ def update_user(user: SandboxUser, changes: dict) -> SandboxUser:
     if not isinstance(changes, dict):
         raise bad_request("Invalid request body.", code="BadRequest")
     _check_known_writable(changes)
-    if "onPremisesImmutableId" in changes and user.properties.get("onPremisesSyncEnabled"):
+    if user.properties.get("onPremisesSyncEnabled") and ON_PREMISES_MASTERED.intersection(changes):
         raise bad_request(SYNCED_OBJECT)
     props = dict(user.properties)
     new_password = None
@@ -240,11 +285,84 @@ def update_user(user: SandboxUser, changes: dict) -> SandboxUser:
     with transaction.atomic():
         if "userPrincipalName" in changes:
             _check_upn(user.tenant, props["userPrincipalName"], exclude=user)
+        if "mail" in changes:
+            _apply_mail(user.tenant, props, user)
         if new_password is not None:
             user.password_hash = make_password(new_password)
             props["lastPasswordChangeDateTime"] = graph_now()
         user.properties = props
         return _save(user)
+
+
+def save_user(user: SandboxUser) -> SandboxUser:
+    """Persist a user changed by another writer module (Exchange cmdlets, invitations), stamping the
+    change counter and mirroring the indexed columns like every write here."""
+    return _save(user)
+
+
+def initial_domain(tenant: SandboxTenant) -> str:
+    names = dict(tenant.domains.values_list("is_initial", "name"))
+    return names.get(True) or names.get(False) or f"{tenant.pk}.onmicrosoft.com"
+
+
+def create_guest(
+    tenant: SandboxTenant, address: str, *, display_name: str | None, user_type: str
+) -> SandboxUser:
+    """The user object an invitation creates: ``local_domain#EXT#@<initial domain>``, mail = the invited
+    address, pending acceptance, no password of its own (the guest signs in at home)."""
+    local, _, domain = address.rpartition("@")
+    base = f"{local}_{domain}"
+    with transaction.atomic():
+        suffix = ""
+        while SandboxUser.objects.filter(
+            tenant=tenant, upn_lower=f"{base}{suffix}#ext#@{initial_domain(tenant)}".lower()
+        ).exists():
+            suffix = str(int(suffix or 0) + 1)  # Entra numbers colliding guest UPNs
+        nickname = f"{base}{suffix}#EXT#"
+        upn = f"{nickname}@{initial_domain(tenant)}"
+        now = timezone.now()
+        user = SandboxUser(tenant=tenant, id=uuid.uuid4(), created_datetime=now)
+        user.properties = {
+            "id": str(user.id), "userPrincipalName": upn, "mailNickname": nickname, "displayName": display_name or local,
+            "givenName": None, "surname": None, "mail": address, "otherMails": [address],
+            "proxyAddresses": [f"SMTP:{address}"], "imAddresses": [], "businessPhones": [],
+            "accountEnabled": True, "userType": user_type, "creationType": "Invitation",
+            "externalUserState": "PendingAcceptance", "externalUserStateChangeDateTime": graph_now(now),
+            "createdDateTime": graph_now(now), "assignedLicenses": [], "assignedPlans": [],
+            "identities": [{"signInType": "userPrincipalName", "issuer": initial_domain(tenant), "issuerAssignedId": upn}],
+            "onPremisesSyncEnabled": None, "deletedDateTime": None, "usageLocation": None,
+        }  # fmt: skip
+        user.password_hash = make_password(None)  # unusable: guests authenticate with their home identity
+        return _save(user)
+
+
+# --- manager ---------------------------------------------------------------------------------------------
+
+
+def current_manager(user: SandboxUser) -> SandboxUser | None:
+    """The manager Graph shows: none when unset or when the manager sits in deleted items."""
+    manager = user.manager
+    return manager if manager is not None and manager.deleted_datetime is None else None
+
+
+def set_manager(user: SandboxUser, manager: SandboxUser) -> SandboxUser:
+    """PUT /users/{id}/manager/$ref. The change is a user change (delta reports it)."""
+    if manager.pk == user.pk:
+        raise bad_request("Invalid value specified for property 'manager' of resource 'User'.")
+    if user.properties.get("onPremisesSyncEnabled"):
+        raise bad_request(SYNCED_OBJECT)  # the manager attribute is synced from on-premises AD
+    user.manager = manager
+    return _save(user)
+
+
+def remove_manager(user: SandboxUser) -> SandboxUser:
+    """DELETE /users/{id}/manager/$ref."""
+    if current_manager(user) is None:
+        raise GraphProblem(404, "Request_ResourceNotFound", MANAGER_NOT_FOUND)
+    if user.properties.get("onPremisesSyncEnabled"):
+        raise bad_request(SYNCED_OBJECT)
+    user.manager = None
+    return _save(user)
 
 
 def set_directory_managed(user: SandboxUser, values: dict) -> SandboxUser:
@@ -389,6 +507,7 @@ def assign_license(user: SandboxUser, add_licenses, remove_licenses) -> SandboxU
             "assignedPlans": plans,
             "licenseAssignmentStates": states,
         }
+        provision_mailbox(user)
         return _save(user)
 
 

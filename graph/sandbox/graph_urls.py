@@ -13,14 +13,19 @@ from .auth import graph_endpoint
 from .errors import bad_request
 from .graph_views import (
     account_ops,
+    audit_logs,
     auth_methods,
     batch,
     delta,
     devices,
     drive,
     groups,
+    identity_protection,
+    invitations,
     licenses,
     mailbox_settings,
+    manager,
+    oauth_grants,
     organization,
     partner,
     security_writes,
@@ -120,6 +125,31 @@ urlpatterns = [
         _v("users/<str:user_key>/authentication/operations/<str:operation_id>"),
         account_ops.password_operation,
     ),
+    # compromise research sources (graph_views/audit_logs, oauth_grants, identity_protection)
+    path(_v("auditLogs/directoryAudits"), audit_logs.directory_audits, name="graph-directory-audits"),
+    path(_v("auditLogs/directoryAudits/<str:audit_id>"), audit_logs.directory_audit_item),
+    path(_v("users/<str:user_key>/oauth2PermissionGrants"), oauth_grants.user_oauth2_grants),
+    path(_v("oauth2PermissionGrants"), oauth_grants.oauth2_grants),
+    path(_v("oauth2PermissionGrants/<str:grant_id>"), oauth_grants.oauth2_grant_item),
+    path(_v("users/<str:user_key>/appRoleAssignments"), oauth_grants.user_app_role_assignments),
+    path(
+        _v("users/<str:user_key>/appRoleAssignments/<str:assignment_id>"),
+        oauth_grants.user_app_role_assignment_item,
+    ),
+    path(_v("servicePrincipals/<str:sp_id>"), oauth_grants.service_principal_item),
+    path(_v("identityProtection/riskyUsers"), identity_protection.risky_users),
+    path(_v("identityProtection/riskyUsers/dismiss"), identity_protection.dismiss),
+    path(_v("identityProtection/riskyUsers/microsoft.graph.dismiss"), identity_protection.dismiss),
+    path(_v("identityProtection/riskyUsers/confirmCompromised"), identity_protection.confirm_compromised),
+    path(
+        _v("identityProtection/riskyUsers/microsoft.graph.confirmCompromised"),
+        identity_protection.confirm_compromised,
+    ),
+    path(_v("identityProtection/riskyUsers/<str:user_id>"), identity_protection.risky_user_item),
+    # Add user / Invite guest / Edit user (graph_views/invitations, manager)
+    path(_v("invitations"), invitations.invitations, name="graph-invitations"),
+    path(_v("users/<str:user_key>/manager"), manager.manager, name="graph-user-manager"),
+    path(_v("users/<str:user_key>/manager/$ref"), manager.manager_ref, name="graph-user-manager-ref"),
     # must stay last
     path(_v("<path:rest>"), unknown_segment),
 ]

@@ -322,7 +322,9 @@ def seed_activity(ctx: TenantSeed) -> None:
     seed_user_activity(ctx.tenant, random.Random(f"{ctx.seed}:{ctx.key}:activity"))
 
 
+from .seed_compromise import seed_compromise  # noqa: E402  (a compromised user and research sources)
 from .seed_mail import seed_mail_rules  # noqa: E402  (inbox rules, distribution-list member)
+from .seed_provisioning import seed_provisioning  # noqa: E402  (hybrid users, synced group, managers)
 from .seed_security import seed_security  # noqa: E402  (a step module that needs the models above)
 from .seed_sharepoint import seed_sharepoint  # noqa: E402  (team sites, libraries, folders)
 
@@ -337,6 +339,8 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     seed_security,
     seed_mail_rules,
     seed_sharepoint,
+    seed_provisioning,
+    seed_compromise,
     finish_tenant,
 ]
 

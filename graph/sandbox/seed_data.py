@@ -201,7 +201,8 @@ TAP_DISABLED = {**TAP_ENABLED, "state": "disabled"}
 
 # Licence mix per tenant: (part number, share of licensable members or "addon:<probability>", spare units).
 # A share row gives the user a primary licence; add-ons come on top. spare=None means a free "viral" SKU
-# with Microsoft's usual 10,000 prepaid units; spare=0 means fully consumed ("no units left").
+# with Microsoft's usual 10,000 prepaid units; spare=0 means fully consumed ("no units left"): every demo
+# customer has one such SKU, so Add user's "no units left" refusal can be seen.
 PARTNER = {
     "key": "partner",
     "display_name": "Contoso MSP (sandbox partner)",
@@ -223,7 +224,7 @@ DEMO_CUSTOMERS = [
         "country": "GB",
         "users": 40,
         "hybrid_share": 0.0,
-        "licences": [("SPB", 0.8, 3), ("EXCHANGESTANDARD", 0.12, 2), ("POWER_BI_STANDARD", "addon:0.3", None)],
+        "licences": [("SPB", 0.8, 3), ("EXCHANGESTANDARD", 0.12, 0), ("POWER_BI_STANDARD", "addon:0.3", None)],
         "settings": {"tapPolicy": TAP_ENABLED, "passwordPolicy": {"minimumLength": 12}},
         "features": {"forwarding": True},
     },
@@ -236,7 +237,7 @@ DEMO_CUSTOMERS = [
         "users": 250,
         "hybrid_share": 0.9,
         "on_premises_domain": "corp.fabrikam.com",
-        "licences": [("SPE_E5", 0.15, 5), ("SPE_E3", 0.7, 12), ("EXCHANGESTANDARD", 0.08, 4),
+        "licences": [("SPE_E5", 0.15, 5), ("SPE_E3", 0.7, 12), ("EXCHANGESTANDARD", 0.08, 0),
                      ("FLOW_FREE", "addon:0.2", None)],
         "settings": {"passwordPolicy": {"minimumLength": 14}},
         "features": {"auto_reply": True, "huge_mailbox": True},

@@ -53,6 +53,7 @@ def scene(world, make_tech):
         "tenant_id": world.beta.tenant_id,
         "tenant": world.beta.slug,
         "user_id": uuid.uuid4(),
+        "section": "sign_ins",
     }
     return {"boss": boss, "samples": samples}
 

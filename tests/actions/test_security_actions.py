@@ -332,8 +332,12 @@ def test_send_mfa_push_on_the_sandbox(world, technician, kind, expected, status)
 
 def test_send_mfa_push_creates_the_missing_service_principal(world, technician):
     from graph.sandbox.models import SandboxServicePrincipal, SandboxServicePrincipalSecret
+    from graph.services.mfa_push import MFA_CLIENT_APP_ID
 
-    assert not SandboxServicePrincipal.objects.filter(tenant__display_name="Tailspin Toys").exists()
+    connector = SandboxServicePrincipal.objects.filter(
+        tenant__display_name="Tailspin Toys", app_id=MFA_CLIENT_APP_ID
+    )
+    assert not connector.exists()
     person = plain_user(
         "Tailspin Toys", auth_methods__method_type="microsoftAuthenticatorAuthenticationMethod"
     ).first()
@@ -341,5 +345,5 @@ def test_send_mfa_push_creates_the_missing_service_principal(world, technician):
         get("send-mfa-push"), [target_for(world["Tailspin Toys"], person)], {}, technician=technician
     )
     assert result.outcome.details["result"] == "approved", result.outcome.message
-    assert SandboxServicePrincipal.objects.filter(tenant__display_name="Tailspin Toys").count() == 1
+    assert connector.count() == 1
     assert not SandboxServicePrincipalSecret.objects.exists()

@@ -135,18 +135,24 @@ def is_stale(job: Job) -> bool:
     )
 
 
-def _claim(job_id: int) -> bool:
-    """Take the job: queued, or running under a worker that stopped beating. False: someone else has it."""
+def claim_job(job_id: int, *, stale: timedelta | None = None):
+    """Take a job of any kind: queued, or running under a worker that stopped beating for ``stale``
+    (default ``stale_after()``). Returns the heartbeat it wrote — the claim's lease, which a worker can
+    renew conditionally to notice that another one took over — or None when someone else has the job."""
     now = timezone.now()
     claimable = Q(status=Job.Status.QUEUED) | Q(
-        status=Job.Status.RUNNING, heartbeat_at__lt=now - stale_after()
+        status=Job.Status.RUNNING, heartbeat_at__lt=now - (stale if stale is not None else stale_after())
     )
     claimable |= Q(status=Job.Status.RUNNING, heartbeat_at__isnull=True)
-    return bool(
-        Job.objects.filter(claimable, pk=job_id).update(
-            status=Job.Status.RUNNING, heartbeat_at=now, started_at=Coalesce(F("started_at"), now)
-        )
+    claimed = Job.objects.filter(claimable, pk=job_id).update(
+        status=Job.Status.RUNNING, heartbeat_at=now, started_at=Coalesce(F("started_at"), now)
     )
+    return now if claimed else None
+
+
+def _claim(job_id: int) -> bool:
+    """Take the job: queued, or running under a worker that stopped beating. False: someone else has it."""
+    return claim_job(job_id) is not None
 
 
 def run_action_job(job_id: int) -> str:

@@ -78,6 +78,12 @@ def _progress_context(job: Job) -> dict:
 @require_GET
 def job_detail(request, pk: int):
     job = _job(request, pk)
+    if job.kind == Job.Kind.BULK_ADD:  # a bulk import has its own progress page (users/bulkadd)
+        from users.bulkadd.views_run import job_redirect
+
+        target = job_redirect(job)
+        if target:
+            return redirect(target)
     context = _progress_context(job)
     if htmx_partial(request):
         response = render(request, "users/jobs/detail.html#job-progress", context)

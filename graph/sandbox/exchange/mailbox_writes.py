@@ -1,4 +1,5 @@
-"""Mailbox write cmdlets: Set-Mailbox (type, forwarding, address-list visibility), Enable-Mailbox -Archive
+"""Mailbox write cmdlets: Set-Mailbox (type, forwarding, address-list visibility, email addresses through
+``email_addresses``), Enable-Mailbox -Archive
 and Set-MailboxAutoReplyConfiguration, with the parameter rules of contract Part A.5.
 
 Values are validated like PowerShell's parameter binding (a wrong type or enum value fails the whole call,
@@ -13,11 +14,14 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
+from .. import directory
 from ..models import SandboxMailbox
+from ..proxy_addresses import primary_address
 from . import errors
 from .autoreply import AUDIENCES, STATES
 from .autoreply import _html as wrap_html
 from .cmdlets import CmdletOutput, cmdlet, require
+from .email_addresses import new_proxy_addresses
 from .errors import CmdletError
 from .mailbox import _alias, find_mailbox
 
@@ -131,7 +135,7 @@ def _forwarding_recipient(tenant, value) -> str:
     "Set-Mailbox",
     parameters=(
         "Identity", "Type", "ForwardingSmtpAddress", "ForwardingAddress", "DeliverToMailboxAndForward",
-        "HiddenFromAddressListsEnabled",
+        "HiddenFromAddressListsEnabled", "EmailAddresses",
     ),
 )  # fmt: skip
 def set_mailbox(tenant, params: dict, request) -> CmdletOutput:
@@ -157,6 +161,12 @@ def set_mailbox(tenant, params: dict, request) -> CmdletOutput:
             changes["deliver_to_mailbox_and_forward"] = as_bool(params, "DeliverToMailboxAndForward")
         if "HiddenFromAddressListsEnabled" in params:
             changes["hidden_from_address_lists"] = as_bool(params, "HiddenFromAddressListsEnabled")
+        user = mailbox.user
+        proxies = None
+        if "EmailAddresses" in params:
+            proxies = new_proxy_addresses(tenant, user, params["EmailAddresses"])
+            if proxies == list(user.properties.get("proxyAddresses") or []):
+                proxies = None
         changed = [field for field, value in changes.items() if getattr(mailbox, field) != value]
         for field in changed:
             setattr(mailbox, field, changes[field])
@@ -165,7 +175,12 @@ def set_mailbox(tenant, params: dict, request) -> CmdletOutput:
             changed.append("properties")
         if changed:
             mailbox.save(update_fields=sorted(set(changed)))
-    warnings = [] if changed else [no_change_warning(_alias(mailbox))]
+        if proxies is not None:
+            # Exchange writes back to Entra ID: proxyAddresses, and mail = the primary SMTP address.
+            mail = primary_address(proxies) or user.properties.get("mail")
+            user.properties = {**user.properties, "proxyAddresses": proxies, "mail": mail}
+            directory.save_user(user)
+    warnings = [] if changed or proxies is not None else [no_change_warning(_alias(mailbox))]
     return CmdletOutput(rows=[], warnings=warnings)
 
 

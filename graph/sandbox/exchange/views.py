@@ -20,12 +20,15 @@ from .. import switches
 from ..identity import find_tenant
 from ..tokens import EXCHANGE_AUDIENCE, TokenError, verify_access_token
 from . import (  # noqa: F401 - importing registers their cmdlets
+    audit_search,  # noqa: F401
     autoreply,
     distribution_groups,  # noqa: F401
     errors,
+    inbox_rule_writes,  # noqa: F401
     inbox_rules,  # noqa: F401
     mailbox,
     mailbox_writes,  # noqa: F401
+    message_trace,  # noqa: F401
 )
 from .cmdlets import invoke, page, select_properties
 from .errors import CmdletError, exchange_error

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ..auth import graph_endpoint
 from ..directory import graph_now
 from ..errors import GraphProblem, bad_request, not_found, unsupported_query
-from ..models import SandboxServicePrincipal, SandboxServicePrincipalSecret
+from ..models import SandboxServicePrincipal, SandboxServicePrincipalDetail, SandboxServicePrincipalSecret
 from ..tokens import hash_opaque
 from .common import collection_body, context_url, graph_json, no_content, read_json_body
 
@@ -46,6 +46,9 @@ def sp_json(sp: SandboxServicePrincipal, select: list[str] | None = None) -> dic
             for s in sp.secrets.all()
         ],
     }
+    # Publisher facts (appOwnerOrganizationId, verifiedPublisher, ...) seeded by seed_compromise.
+    detail = SandboxServicePrincipalDetail.objects.filter(service_principal=sp).first()
+    body.update(detail.properties if detail else {})
     if select:
         body = {k: v for k, v in body.items() if k in select or k == "id"}
     return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse
 
 from .. import directory
@@ -29,6 +31,7 @@ from .common import (
     user_json,
 )
 from .directory_objects import group_json, role_json
+from .manager import manager_json
 from .paging import expired_page_token, link_with, read_token, sign_token
 
 USERS_PAGE_SIZE = 100
@@ -104,14 +107,33 @@ def user_item(request: HttpRequest, user_key: str) -> HttpResponse:
     extra = [k for k in request.GET if k.startswith("$") and k not in allowed]
     if extra:
         raise bad_request(f"Query option '{extra[0]}' is not allowed.", code="BadRequest")
-    if "$expand" in request.GET:
-        raise GraphProblem(
-            400, "Request_UnsupportedQuery", "$expand is not supported by the sandbox on this resource."
-        )
+    expand = _expand_manager(request.GET.get("$expand"))
     select = parse_select(request.GET.get("$select"), USER_SPEC)
     check_user_select(request, select, collection=False)
     fragment = selection_fragment("users", select) + "/$entity"
-    return graph_json({"@odata.context": context_url(request, fragment), **user_json(user, select)})
+    body = {"@odata.context": context_url(request, fragment), **user_json(user, select)}
+    if expand is not None:
+        found = directory.current_manager(user)
+        if found is not None:  # Graph leaves the navigation property out when there is no manager
+            body["manager"] = manager_json(found, expand or None)
+    return graph_json(body)
+
+
+_EXPAND_MANAGER = re.compile(r"\s*manager(?:\(\$select=([^)]*)\))?\s*")
+
+
+def _expand_manager(raw: str | None) -> list[str] | None:
+    """``$expand=manager`` or ``manager($select=a,b)``: [] or the selection; None when not asked for."""
+    if raw is None:
+        return None
+    match = _EXPAND_MANAGER.fullmatch(raw)
+    if not match:
+        raise GraphProblem(
+            400, "Request_UnsupportedQuery", "$expand is not supported by the sandbox on this resource."
+        )
+    if not match.group(1):
+        return []
+    return parse_select(match.group(1), USER_SPEC) or []
 
 
 def _memberships(user: SandboxUser, cast: str | None) -> list[tuple[str, dict]]:
