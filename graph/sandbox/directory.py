@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -232,6 +232,15 @@ def create_user(tenant: SandboxTenant, props: dict, password: str | None = None)
     _check_known_writable(props)
     values = {name: _check_value(name, value) for name, value in props.items() if name in USER_PROPERTIES}
     clear_password, values["passwordProfile"] = _password_profile(props["passwordProfile"], required=True)
+    try:
+        return _insert_user(tenant, values, clear_password)
+    except IntegrityError:
+        # Two creates of the same UPN raced past the check; the unique constraint decides, and the loser
+        # gets Graph's answer for a taken UPN rather than a server error.
+        raise bad_request(UPN_TAKEN) from None
+
+
+def _insert_user(tenant: SandboxTenant, values: dict, clear_password: str) -> SandboxUser:
     with transaction.atomic():
         _check_upn(tenant, values["userPrincipalName"])
         if values.get("mail"):

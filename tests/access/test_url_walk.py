@@ -44,7 +44,18 @@ def scene(world, make_tech):
     job = Job.objects.create(
         label="Hidden job", tenant=world.beta, created_by=boss, action_key="block-sign-in"
     )
+    from users.models import BulkImport, BulkImportRow
+
+    bulk_import = BulkImport.objects.create(
+        tenant=world.beta, created_by=boss, marker="walker", file_name="hidden.csv"
+    )
+    bulk_row = BulkImportRow.objects.create(
+        bulk_import=bulk_import, key="r1", position=2, data={"username": "x"}
+    )
     samples = {
+        "users/bulk-add/|pk": bulk_import.pk,
+        "users/bulk-add/|row_id": bulk_row.pk,
+        "users/bulk-add/|fmt": "csv",
         "users/actions/|key": "block-sign-in",
         "jobs/|pk": job.pk,
         "tenants/connections/|pk": world.connection.pk,

@@ -221,7 +221,10 @@ def test_an_unusable_file_is_refused_on_the_upload_page(bulk_world, editor_clien
 
 def test_guest_invitations_through_the_pages(bulk_world, editor_client, django_capture_on_commit_callbacks):
     tag = uuid.uuid4().hex[:6]
-    rows = [{"displayName": f"Guest {i}", "email": f"g{i}.{tag}@fabrikam.com", "redirectUrl": ""} for i in range(3)]
+    rows = [
+        {"displayName": f"Guest {i}", "email": f"g{i}.{tag}@fabrikam.com", "redirectUrl": ""}
+        for i in range(3)
+    ]
     _upload(editor_client, bulk_world, csv_bytes(rows), kind="guests", name="guests.csv")
     bulk_import = BulkImport.objects.get()
     assert bulk_import.kind == "guests"
@@ -230,7 +233,10 @@ def test_guest_invitations_through_the_pages(bulk_world, editor_client, django_c
     editor_client.post(reverse("users:bulk-add-defaults", args=[bulk_import.pk]),
                        {"send_invitation": "", "redirect_url": "https://portal.fabrikam.com", "message": "Welcome"})  # fmt: skip
     row = bulk_import.rows.first()
-    assert row.resolved["send_invitation"] is False and row.resolved["redirect_url"] == "https://portal.fabrikam.com"
+    assert (
+        row.resolved["send_invitation"] is False
+        and row.resolved["redirect_url"] == "https://portal.fabrikam.com"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         editor_client.post(reverse("users:bulk-add-run", args=[bulk_import.pk]))
     bulk_import.refresh_from_db()
@@ -240,3 +246,19 @@ def test_guest_invitations_through_the_pages(bulk_world, editor_client, django_c
     download = editor_client.post(reverse("users:bulk-add-passwords", args=[bulk_import.pk]))
     lines = download.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "display name,e-mail,redemption link" and len(lines) == 4
+
+
+def test_the_jobs_pages_cancel_cancels_the_rows(
+    bulk_world, editor_client, django_capture_on_commit_callbacks
+):
+    _upload(editor_client, bulk_world, csv_bytes(user_rows(3, bulk_world.domain)))
+    bulk_import = BulkImport.objects.get()
+    with django_capture_on_commit_callbacks(execute=False):  # queued, no worker yet
+        editor_client.post(reverse("users:bulk-add-run", args=[bulk_import.pk]))
+    bulk_import.refresh_from_db()
+    job = bulk_import.job
+    response = editor_client.post(reverse("jobs:cancel", args=[job.pk]))
+    assert response["Location"] == reverse("users:bulk-add-progress", args=[bulk_import.pk])
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED and job.skipped == 3
+    assert set(bulk_import.rows.values_list("status", flat=True)) == {Status.CANCELLED}

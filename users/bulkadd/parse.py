@@ -26,6 +26,7 @@ from .columns import MAX_CELL, HeaderMatch, match_headers
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_COLUMNS = 100
+MAX_XLSX_UNPACKED = 200 * 1024 * 1024
 _SEP_LINE = re.compile(r"^\ufeff?sep=(.)\s*$", re.IGNORECASE)
 
 
@@ -168,6 +169,18 @@ def _xlsx_table(content: bytes) -> tuple[list[list[str]], str, list[str]]:
 
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileProblem(
+            "The file looks like an Excel workbook but cannot be opened as one (.xlsx)."
+        ) from exc
+    if unpacked > MAX_XLSX_UNPACKED:  # a small file that unpacks to gigabytes (openpyxl reads strings whole)
+        raise FileProblem(
+            f"The workbook unpacks to {unpacked / 1048576:,.0f} MB; the limit is {MAX_XLSX_UNPACKED // 1048576} MB. "
+            "Save it as CSV instead."
+        )
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -29,16 +29,25 @@ AUDIT_ACTION = {BulkImport.Kind.USERS: "bulk-add-user", BulkImport.Kind.GUESTS: 
 def save_rows(rows) -> None:
     """Write the rows' runner fields now (committed before anything that depends on them is sent).
 
-    One UPDATE per row in one transaction: ``bulk_update``'s CASE expressions cost more Python time than
-    the round trips they save, and this runs after every $batch on the thread that keeps the batches going."""
+    One parametrised UPDATE per row, sent with ``executemany`` (one round trip on PostgreSQL's pipeline):
+    this runs after every $batch on the thread that keeps the batches going, and ``bulk_update``'s CASE
+    expressions cost more Python time than the whole exchange with Graph."""
     rows = list(rows)
     if not rows:
         return
     now = timezone.now()
-    with transaction.atomic():
-        for row in rows:
-            row.updated_at = now
-            BulkImportRow.objects.filter(pk=row.pk).update(**{name: getattr(row, name) for name in SAVED_FIELDS})
+    fields = [BulkImportRow._meta.get_field(name) for name in SAVED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(BulkImportRow._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    params = []
+    for row in rows:
+        row.updated_at = now
+        params.append(
+            [field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields] + [row.pk]
+        )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def counts(bulk_import: BulkImport) -> dict[str, int]:

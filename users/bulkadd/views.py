@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -101,6 +101,8 @@ def button(request):
 @require_GET
 def template_file(request, fmt: str):
     """The template: exactly the importer's columns, as CSV (UTF-8 with BOM) or XLSX."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("No such template.")
     kind = _kind(request.GET.get("kind", "users"))
     header = columns.template_header(kind)
     name = "bulk-add-users" if kind == "users" else "bulk-invite-guests"

@@ -254,6 +254,18 @@ def _discard(bulk_import: BulkImport, request, *, how: str) -> None:
                      job_id=bulk_import.job_id)  # fmt: skip
 
 
+def cancel_job_of(request, job: Job):
+    """The Jobs page's cancel for a bulk import's job: the same as this page's Cancel (the import's own
+    technician only; others get the 404 the Jobs page gives for jobs they cannot see)."""
+    bulk_import = BulkImport.objects.filter(job=job).first()
+    if bulk_import is None or bulk_import.created_by_id != request.user.pk:
+        from django.http import Http404
+
+        raise Http404("No such job.")
+    service.request_cancel(bulk_import, request)
+    return redirect("users:bulk-add-progress", pk=bulk_import.pk)
+
+
 def job_redirect(job: Job):
     """Where the Jobs page sends a bulk import's job."""
     bulk_import = BulkImport.objects.filter(job=job).only("pk").first()

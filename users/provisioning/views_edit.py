@@ -93,7 +93,9 @@ def _unreadable(request, tenant, user_id, error: GraphError):
     context = {"tenant": tenant, "error": error, "user_id": user_id,
                "detail_url": reverse("users:detail", args=[tenant.slug, user_id]),
                "edit_url": reverse("users:edit", args=[tenant.slug, user_id])}  # fmt: skip
-    return render(request, "users/provisioning/edit_unreadable.html", context, status=502)
+    # A page that explains what could not be read (and offers a retry), not an error status: the
+    # technician's request was fine, Microsoft's answer was not.
+    return render(request, "users/provisioning/edit_unreadable.html", context)
 
 
 def result_rows(results) -> list[dict]:

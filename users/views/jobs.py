@@ -97,6 +97,10 @@ def job_detail(request, pk: int):
 @require_POST
 def job_cancel(request, pk: int):
     job = _job(request, pk)
+    if job.kind == Job.Kind.BULK_ADD:  # its rows, not JobItems: the bulk import cancels them (users/bulkadd)
+        from users.bulkadd.views_run import cancel_job_of
+
+        return cancel_job_of(request, job)
     cancelled = 0 if job.is_finished else job_service.cancel_job(job)
     url = reverse("jobs:detail", args=[job.pk])
     if htmx_partial(request):

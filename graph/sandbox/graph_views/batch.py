@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from urllib.parse import urlsplit
 
 from django.core.handlers.wsgi import WSGIRequest
@@ -19,6 +20,8 @@ from django.urls import Resolver404, resolve
 from ..auth import graph_endpoint
 from ..errors import GraphProblem, bad_request, correlation_ids, graph_error
 from .common import graph_json, read_json_body
+
+logger = logging.getLogger(__name__)
 
 MAX_REQUESTS = 20
 _DROP_HEADERS = {"HTTP_CONSISTENCYLEVEL", "HTTP_CLIENT_REQUEST_ID", "CONTENT_TYPE", "CONTENT_LENGTH"}
@@ -140,7 +143,11 @@ def _dispatch(outer: HttpRequest, prefix: str, item: dict) -> HttpResponse:
         return graph_error(
             400, "BadRequest", f"Resource not found for the segment '{segment}'.", request=outer
         )
-    return match.func(request, *match.args, **match.kwargs)
+    try:
+        return match.func(request, *match.args, **match.kwargs)
+    except Exception:  # one item's failure is that item's 500, as Graph answers, never the whole batch's
+        logger.exception("sandbox $batch item %s failed", item.get("id"))
+        return graph_error(500, "InternalServerError", "An internal server error occurred.", request=outer)
 
 
 @graph_endpoint(methods=("POST",), switches_enabled=False)
