@@ -80,7 +80,8 @@ def graph_endpoint(methods: tuple[str, ...] = ("GET",), *, switches_enabled: boo
             request.graph_version = version
             response = authenticate(request)
             if response is None and switches_enabled:
-                response = switches.apply_switches(request, request.graph_tenant)
+                in_batch = bool(request.META.get(switches.BATCH_ITEM_KEY))
+                response = switches.apply_switches(request, request.graph_tenant, latency=not in_batch)
             if response is None:
                 if request.method not in methods:
                     response = method_not_allowed(request)

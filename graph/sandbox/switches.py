@@ -24,6 +24,9 @@ from django.utils import timezone
 from .errors import graph_error
 from .models import SandboxTenant
 
+# Set in the WSGI environ of each item a $batch dispatches: the item skips the per-request latency.
+BATCH_ITEM_KEY = "sandbox.batch_item"
+
 SWITCH_FIELDS = (
     "latency_ms",
     "throttle_limit",
@@ -151,14 +154,15 @@ def _error(
 
 
 def apply_switches(
-    request: HttpRequest, tenant: SandboxTenant, *, flavour: str = "graph"
+    request: HttpRequest, tenant: SandboxTenant, *, flavour: str = "graph", latency: bool = True
 ) -> HttpResponse | None:
     """Sleep for the tenant's latency, then return the 429/5xx to send instead of the answer, or None.
 
     ``flavour`` picks the error body: "graph" (``{"error": {code, message, innerError}}``) or "exchange"
-    (InvokeCommand's shape).
+    (InvokeCommand's shape). ``latency=False`` for the items of a ``$batch``: the batch request pays the
+    latency itself (see ``batch_latency_seconds``), throttling and faults still apply per item.
     """
-    if tenant.latency_ms:
+    if latency and tenant.latency_ms:
         time.sleep(tenant.latency_ms / 1000)
     retry_after = _budget_exhausted(tenant, time.time())
     if retry_after is not None:
@@ -173,6 +177,13 @@ def apply_switches(
         headers = {"Retry-After": str(RANDOM_RETRY_AFTER_SECONDS)} if status == 503 else {}
         return _error(request, flavour, status, code, message, headers)
     return None
+
+
+def batch_latency_seconds(tenant: SandboxTenant, levels: int) -> float:
+    """The latency of one ``$batch`` request. Graph runs a batch's independent items concurrently and
+    ``dependsOn`` chains one after another, so a batch costs one round of latency per level of its longest
+    chain (1 for a parallel batch), not one per item."""
+    return tenant.latency_ms * max(1, levels) / 1000
 
 
 def exchange_throttle_response(retry_after: int) -> HttpResponse:

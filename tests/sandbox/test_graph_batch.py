@@ -117,3 +117,29 @@ def test_items_are_throttled_individually(graph, tenant):
 def test_batch_needs_a_token(client, tenant):
     response = client.post("/sandbox/graph/v1.0/$batch", data="{}", content_type="application/json")
     assert response.status_code == 401
+
+
+def test_batch_pays_latency_per_level_not_per_item(graph, tenant, monkeypatch):
+    """Graph runs a batch's independent items concurrently: 20 parallel items cost one round of the added
+    latency, a dependsOn chain of three costs three, and items never sleep on their own."""
+    import time
+
+    set_switches(tenant.pk, latency_ms=50)
+    sleeps: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    parallel = {"requests": [{"id": str(i), "method": "GET", "url": "/users?$top=1"} for i in range(20)]}
+    results = _by_id(graph("POST", "$batch", parallel))
+    assert {item["status"] for item in results.values()} == {200}
+    assert sleeps == [0.05]
+
+    sleeps.clear()
+    chain = {
+        "requests": [
+            {"id": "a", "method": "GET", "url": "/users?$top=1"},
+            {"id": "b", "method": "GET", "url": "/users?$top=1", "dependsOn": ["a"]},
+            {"id": "c", "method": "GET", "url": "/users?$top=1", "dependsOn": ["b"]},
+            {"id": "d", "method": "GET", "url": "/users?$top=1"},
+        ]
+    }
+    assert {item["status"] for item in _by_id(graph("POST", "$batch", chain)).values()} == {200}
+    assert sleeps == [pytest.approx(0.15)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from urllib.parse import urlsplit
 
 from django.core.handlers.wsgi import WSGIRequest
@@ -19,6 +20,7 @@ from django.urls import Resolver404, resolve
 
 from ..auth import graph_endpoint
 from ..errors import GraphProblem, bad_request, correlation_ids, graph_error
+from ..switches import BATCH_ITEM_KEY, batch_latency_seconds
 from .common import graph_json, read_json_body
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ def _item_request(outer: HttpRequest, prefix: str, item: dict) -> WSGIRequest:
             "QUERY_STRING": parts.query,
             "CONTENT_LENGTH": str(len(raw)),
             "wsgi.input": io.BytesIO(raw),
+            BATCH_ITEM_KEY: True,
         }
     )
     for name, value in headers.items():
@@ -158,6 +161,12 @@ def batch(request: HttpRequest) -> HttpResponse:
     correlation_ids(request)
     status_by_id: dict[str, int] = {}
     results: dict[str, dict] = {}
+    levels: dict[str, int] = {}
+    for item in order:
+        levels[item["id"]] = 1 + max((levels[d] for d in item.get("dependsOn") or []), default=0)
+    delay = batch_latency_seconds(request.graph_tenant, max(levels.values(), default=1))
+    if delay:
+        time.sleep(delay)
     for item in order:
         depends = item.get("dependsOn") or []
         if any(not 200 <= status_by_id[d] < 300 for d in depends):
