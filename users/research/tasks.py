@@ -74,7 +74,9 @@ def start_research(tenant, user_id, upn: str, display_name: str, *, window_days:
     window_days = max(1, min(MAX_WINDOW, int(window_days or DEFAULT_WINDOW)))
     with transaction.atomic():
         report = report_for(tenant, user_id, upn, display_name)
-        report = CompromiseReport.objects.select_for_update(of=("self",)).select_related("job").get(pk=report.pk)
+        report = (
+            CompromiseReport.objects.select_for_update(of=("self",)).select_related("job").get(pk=report.pk)
+        )
         running = active_job(report.job)
         if running is not None:
             return running
