@@ -82,19 +82,20 @@ def parse_exchange_date(name: str, value) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _result_size(value) -> int:
+def result_size(value, default: int = DEFAULT_RESULT_SIZE, maximum: int = MAX_RESULT_SIZE) -> int:
+    """A cmdlet's ResultSize, validated the way PowerShell's ValidateRange does (shared by message trace)."""
     if value is None:
-        return DEFAULT_RESULT_SIZE
+        return default
     try:
         size = int(value)
     except (TypeError, ValueError):
         size = 0
-    if isinstance(value, bool) or not 1 <= size <= MAX_RESULT_SIZE:
+    if isinstance(value, bool) or not 1 <= size <= maximum:
         raise CmdletError(
             400,
             errors.INVALID_ARGUMENT,
             f"Cannot validate argument on parameter 'ResultSize'. The {value} argument is not in the valid "
-            f"range 1 to {MAX_RESULT_SIZE}.",
+            f"range 1 to {maximum}.",
         )
     return size
 
@@ -186,7 +187,7 @@ def search_unified_audit_log(tenant, params: dict, request) -> list[dict]:
     require(params, "StartDate", "EndDate")
     start = parse_exchange_date("StartDate", params["StartDate"])
     end = parse_exchange_date("EndDate", params["EndDate"])
-    size = _result_size(params.get("ResultSize"))
+    size = result_size(params.get("ResultSize"))
     command = params.get("SessionCommand")
     if command not in (None, "") and command not in SESSION_COMMANDS:
         raise CmdletError(

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from ..models import SandboxDomain, SandboxMessageTrace
 from . import errors
-from .audit_search import parse_exchange_date
+from .audit_search import parse_exchange_date, result_size
 from .cmdlets import as_list, cmdlet
 from .errors import CmdletError
 
@@ -70,23 +70,6 @@ def _range(params: dict) -> tuple[datetime, datetime]:
             "You can only query 10 days worth of data per query. Use a smaller StartDate and EndDate interval.",
         )
     return start, end
-
-
-def _result_size(value) -> int:
-    if value is None:
-        return DEFAULT_RESULT_SIZE
-    try:
-        size = int(value)
-    except (TypeError, ValueError):
-        size = 0
-    if isinstance(value, bool) or not 1 <= size <= MAX_RESULT_SIZE:
-        raise CmdletError(
-            400,
-            errors.INVALID_ARGUMENT,
-            f"Cannot validate argument on parameter 'ResultSize'. The {value} argument is not in the valid "
-            f"range 1 to {MAX_RESULT_SIZE}.",
-        )
-    return size
 
 
 def _received(moment: datetime) -> str:
@@ -160,7 +143,7 @@ def _filtered(tenant, params: dict):
 @cmdlet("Get-MessageTraceV2", parameters=_PARAMETERS, output_type="Exchange.MessageTraceV2")
 def get_message_trace_v2(tenant, params: dict, request) -> list[dict]:
     start, end = _range(params)
-    size = _result_size(params.get("ResultSize"))
+    size = result_size(params.get("ResultSize"), DEFAULT_RESULT_SIZE, MAX_RESULT_SIZE)
     rows = _filtered(tenant, params).filter(received__gte=start)
     after = str(params.get("StartingRecipientAddress") or "").lower()
     if after:
