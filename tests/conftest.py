@@ -44,3 +44,22 @@ def _graph_contract_guard():
     yield
     violations = take_violations()
     assert not violations, "Graph contract violations:\n" + "\n".join(violations)
+
+
+def portal_tenants(sandbox_world, connection) -> dict:
+    """A portal Tenant (with its default domain) for every seeded customer, keyed by sandbox tenant id: what
+    discovery would create, without the HTTP round trip."""
+    from tenants.models import Tenant, TenantDomain
+
+    tenants = {}
+    for sandbox_tenant in sandbox_world:
+        if sandbox_tenant.is_partner:
+            continue
+        default = sandbox_tenant.domains.get(is_default=True).name
+        tenant = Tenant.objects.create(
+            tenant_id=sandbox_tenant.pk, connection=connection, display_name=sandbox_tenant.display_name,
+            default_domain=default, has_exchange=True,
+        )  # fmt: skip
+        TenantDomain.objects.create(tenant=tenant, name=default, is_default=True)
+        tenants[sandbox_tenant.pk] = tenant
+    return tenants

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.conftest import portal_tenants
+
 
 @dataclass
 class ActionWorld:
@@ -50,19 +52,7 @@ class ActionWorld:
 
 @pytest.fixture
 def action_world(sandbox_world, sandbox_connection):
-    from tenants.models import Tenant, TenantDomain
-
-    tenants = {}
-    for sandbox_tenant in sandbox_world:
-        if sandbox_tenant.is_partner:
-            continue
-        default = sandbox_tenant.domains.get(is_default=True).name
-        tenant = Tenant.objects.create(
-            tenant_id=sandbox_tenant.pk, connection=sandbox_connection, display_name=sandbox_tenant.display_name,
-            default_domain=default, has_exchange=True,
-        )  # fmt: skip
-        TenantDomain.objects.create(tenant=tenant, name=default, is_default=True)
-        tenants[sandbox_tenant.pk] = tenant
+    tenants = portal_tenants(sandbox_world, sandbox_connection)
     return ActionWorld(list(sandbox_world), tenants, sandbox_connection)
 
 

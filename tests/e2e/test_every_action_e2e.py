@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from tests.actions.conftest import ActionWorld
 from tests.actions.examples import EXAMPLES
+from tests.conftest import portal_tenants
 from users.actions import registry
 
 from .conftest import PASSWORD, log_in
@@ -27,19 +28,9 @@ TRUTHFUL = ("success", "accepted", "skipped")
 @pytest.fixture
 def browser_world(transactional_db, sandbox_world, sandbox_connection, django_user_model):
     """The seeded sandbox with a Tenant row per customer (as tests/actions' ``action_world``) and an Admin."""
-    from tenants.models import TechnicianProfile, Tenant, TenantDomain
+    from tenants.models import TechnicianProfile
 
-    tenants = {}
-    for sandbox_tenant in sandbox_world:
-        if sandbox_tenant.is_partner:
-            continue
-        default = sandbox_tenant.domains.get(is_default=True).name
-        tenant = Tenant.objects.create(
-            tenant_id=sandbox_tenant.pk, connection=sandbox_connection, display_name=sandbox_tenant.display_name,
-            default_domain=default, has_exchange=True,
-        )  # fmt: skip
-        TenantDomain.objects.create(tenant=tenant, name=default, is_default=True)
-        tenants[sandbox_tenant.pk] = tenant
+    tenants = portal_tenants(sandbox_world, sandbox_connection)
     tech = django_user_model.objects.create_user(username="tech", password=PASSWORD)
     TechnicianProfile.objects.create(
         user=tech, role=TechnicianProfile.Role.ADMIN, scope=TechnicianProfile.Scope.ALL

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.hashers import check_password
 
 from graph.sandbox.models import SandboxGroup, SandboxGroupMember, SandboxMailbox, SandboxSku, SandboxUser
+from tests.conftest import portal_tenants
 from users.actions.runner import build_context
 from users.models import AuditEntry, DirectoryUser
 from users.provisioning import steps
@@ -22,19 +23,8 @@ from users.provisioning.types import LicenceChoice, NewUser, UserEdit
 
 @pytest.fixture
 def world(sandbox_world, sandbox_connection, django_user_model):
-    from tenants.models import Tenant, TenantDomain
-
-    tenants = {}
-    for sandbox_tenant in sandbox_world:
-        if sandbox_tenant.is_partner:
-            continue
-        default = sandbox_tenant.domains.get(is_default=True).name
-        tenant = Tenant.objects.create(
-            tenant_id=sandbox_tenant.pk, connection=sandbox_connection, display_name=sandbox_tenant.display_name,
-            default_domain=default, has_exchange=True,
-        )  # fmt: skip
-        TenantDomain.objects.create(tenant=tenant, name=default, is_default=True)
-        tenants[sandbox_tenant.display_name] = tenant
+    by_id = portal_tenants(sandbox_world, sandbox_connection)
+    tenants = {tenant.display_name: tenant for tenant in by_id.values()}
     admin = django_user_model.objects.create_superuser(username="boss", password="x")
     return SimpleNamespace(tenants=tenants, admin=admin, sandbox={t.display_name: t for t in sandbox_world})
 
