@@ -8,7 +8,7 @@ PORT ?= 8000
 ARGS ?=
 TEST_ARGS ?=
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test bench verify lint venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; v=sys.version_info; sys.exit(0 if v >= (3, 11) else "cippusers needs Python 3.11 or newer; python3 here is %d.%d. Install a newer Python or run make PYTHON=python3.12 ..." % v[:2])'
@@ -34,6 +34,10 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench $(ARGS)
+
+# The reliability and security proof (issue 8): prints one figure per line, fails when one misses its bound.
+verify: $(STAMP)
+	$(PY) -m verify $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
