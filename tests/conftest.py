@@ -14,11 +14,29 @@ collect_ignore = [] if os.environ.get("CIPPUSERS_VERIFY") == "1" else ["verify"]
 SANDBOX_TEST_BASE = "http://sandbox.test/sandbox"
 
 
-@pytest.fixture
-def sandbox_world(db):
+@pytest.fixture(scope="session")
+def _demo_world_snapshot(django_db_setup, django_db_blocker):
+    """The demo world seeded once for the session (tests/sandbox_snapshot.py); None = seed per test."""
     from graph.sandbox.seed import seed_demo
+    from tests.sandbox_snapshot import capture
 
-    return seed_demo()
+    if os.environ.get("CIPPUSERS_SEED_PER_TEST") == "1":
+        return None
+    with django_db_blocker.unblock():
+        return capture(seed_demo)
+
+
+@pytest.fixture
+def sandbox_world(db, _demo_world_snapshot):
+    from graph.sandbox.models import SandboxTenant
+    from graph.sandbox.seed import seed_demo
+    from tests.sandbox_snapshot import restore
+
+    if _demo_world_snapshot is None:
+        return seed_demo()
+    restore(_demo_world_snapshot)
+    by_pk = SandboxTenant.objects.in_bulk(_demo_world_snapshot.result_pks)
+    return [by_pk[pk] for pk in _demo_world_snapshot.result_pks]
 
 
 @pytest.fixture
@@ -39,6 +57,16 @@ def technician(db, django_user_model):
 def tech_client(client, technician):
     client.force_login(technician)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache outlives each test's database: start every test with an empty one, so failed-sign-in
+    counters (tenants/login_throttle.py, keyed on the test client's 127.0.0.1) and cached answers never
+    leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
