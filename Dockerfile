@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY cippusers cippusers
 COPY tenants tenants
 COPY graph graph
+COPY users users
 COPY templates templates
 COPY static static
 COPY manage.py ./

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -69,11 +70,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (from /proc: Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:  # fields[1]: the parent's pid
+            found.append(int(entry))
+    return found
+
+
 class SandboxServer:
     """gunicorn serving the whole app (and so the sandbox) on a loopback port, for real HTTP."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 8):
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 8, port: int | None = None):
+        self.port = port or free_port()  # a port of its own, or the one a killed server had (a restart)
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = env
         self.workers = workers
@@ -103,13 +120,30 @@ class SandboxServer:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2):  # noqa: S310
+                # Liveness: the server answers. /healthz would also wait for a Celery worker's heartbeat
+                # when a Redis broker is configured, and a worker may be started after the server.
+                with urllib.request.urlopen(f"{self.base_url}/healthz/live", timeout=2):  # noqa: S310
                     return self
             except OSError:
                 if self.process.poll() is not None:
                     raise RuntimeError("gunicorn exited during start-up") from None
                 time.sleep(0.3)
         raise RuntimeError("gunicorn did not start within 60 s")
+
+    def kill(self) -> int:
+        """A crash, not a shutdown: SIGKILL the master and its workers at once (the workers are listed before
+        any kill: a dead master's workers are re-parented and could not be found). Returns how many died."""
+        if self.process is None or self.process.poll() is not None:
+            return 0
+        killed = 0
+        for pid in [self.process.pid, *child_pids(self.process.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+        return killed
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:

@@ -3,6 +3,11 @@
 Fernet (AES-128-CBC + HMAC-SHA256) with a key list: the first key encrypts, every key decrypts, so a
 key is rotated by prepending a new one and re-encrypting (``manage.py rotate_field_key``). Values are
 never rendered back: forms show only whether a secret is set.
+
+Where ciphertext lives: every ``EncryptedTextField`` (found by the rotation command through the app
+registry), plus the plain text columns listed in ``FERNET_TEXT_COLUMNS`` that hold ``encrypt()`` output
+written by hand. Anything else secret is deliberately not under this key (see README "Secrets and key
+rotation"): bulk-import passwords sealed to the technician's browser key, MSAL token caches (memory only).
 """
 
 from __future__ import annotations
@@ -50,6 +55,25 @@ def decrypt(ciphertext: str) -> str:
         raise ImproperlyConfigured(
             "a stored secret cannot be decrypted with the configured FIELD_ENCRYPTION_KEY"
         ) from exc
+
+
+def is_current(ciphertext: str) -> bool:
+    """True when the newest key alone opens ``ciphertext`` (it needs no rotation)."""
+    keys = active_keys()
+    _fernet(keys)  # a malformed key fails here with the clear ImproperlyConfigured message
+    try:
+        Fernet(keys[0].encode()).decrypt(ciphertext.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+# Plain TextFields that hold ``encrypt()`` output written by hand (the value is needed encrypted in the
+# database but the model reads it only in one place): (app label, model name, field name). The rotation
+# command re-encrypts these alongside every EncryptedTextField; add a column here when adding one.
+FERNET_TEXT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("users", "BulkImportRow", "password_for_worker"),  # a typed bulk-import password, until the row is sent
+)
 
 
 def rotate(ciphertext: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from .dburl import parse_database_url
 from .env import env_bool, env_int, env_list, env_str
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response (redirects and errors of later middleware too) gets an id and an access log line.
+    "cippusers.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -149,11 +152,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport does not create its folders.
     _queue_dir.mkdir(parents=True, exist_ok=True)
     (VAR_DIR / "celery-processed").mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "celery-control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "store_processed": False,
+        # kombu's default is ./control in the working directory (broadcast/exchange files).
+        "control_folder": str(VAR_DIR / "celery-control"),
     }
 else:
     # A task not acknowledged within this time is handed to another worker; longer than any task limit.
@@ -166,6 +172,44 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3300, minimum=10)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=20)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
+# Redis redelivers a message not acknowledged within the visibility timeout. With acks_late a task is
+# acknowledged when it ends, so a timeout shorter than the longest allowed run would start a second copy of
+# a task that is still running.
+_visibility = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if _visibility is not None and _visibility <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({_visibility}s) must exceed CELERY_TASK_TIME_LIMIT "
+        f"({CELERY_TASK_TIME_LIMIT}s), or running tasks are delivered a second time"
+    )
+# Three queues, each served by its own workers, so a 10,000-row import or a slow tenant sync never sits in
+# front of a technician's click. README "Deployment" explains how to run them.
+WORKER_QUEUES = ["interactive", "bulk", "sync"]
+# Each queue bound to its own exchange and routing key: a bare Queue(name) would bind to the default
+# exchange under the default queue's key, and one message would then reach every queue. A worker without
+# -Q consumes all three.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in WORKER_QUEUES]
+# A task nobody routed is assumed slow: it goes to bulk, never in front of a click.
+CELERY_TASK_DEFAULT_QUEUE = "bulk"
+CELERY_TASK_ROUTES = {
+    # the technician is watching the research page of one user
+    "users.research.run_research_job": {"queue": "interactive"},
+    "users.research.run_remediation_job": {"queue": "interactive"},
+    # action Jobs are the many-users (or long background) path; one-user actions run in the request
+    "users.tasks.run_action_job": {"queue": "bulk"},
+    "users.tasks.run_bulk_import": {"queue": "bulk"},
+    # directory syncs and beat's housekeeping: periodic, tenant-sized, never a click
+    "users.tasks.sync_tenant": {"queue": "sync"},
+    "users.tasks.sync_due_tenants": {"queue": "sync"},
+    "users.tasks.resume_stale_action_jobs": {"queue": "sync"},
+    "users.tasks.resume_stale_bulk_imports": {"queue": "sync"},
+}
+# Workers write a heartbeat per queue this often; /healthz fails when a queue's newest is older than the max.
+WORKER_HEARTBEAT_INTERVAL_SECONDS = 15
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 90, minimum=30)
+# Beat touches this file whenever it publishes (every minute); docker-compose's beat health check reads it.
+BEAT_HEARTBEAT_FILE = str(VAR_DIR / "beat-heartbeat")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE: dict = {}
 # How often each tenant's directory cache is refreshed; the users table calls a tenant stale after twice this.
@@ -230,7 +274,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live)?$"]  # container probes speak plain HTTP on the inside
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
@@ -245,6 +289,13 @@ X_FRAME_OPTIONS = "DENY"
 # Source IP in the audit log: REMOTE_ADDR, or the left-most X-Forwarded-For address when this is on (only
 # behind a reverse proxy that sets that header itself; otherwise a client could write any address).
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# Sign-in throttling (tenants/login_throttle.py) keys on the client address: REMOTE_ADDR, or with N trusted
+# reverse proxies in front, the X-Forwarded-For entry N places from the right (the address the outermost
+# trusted proxy saw; the entries left of it are whatever the client wrote).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
 
 # --- Technician sign-in with Microsoft Entra ID (tenants/oidc.py) ------------------------------------------
 # Authorization code flow with PKCE against the MSP's own Entra tenant. Only technicians an Admin has
@@ -274,15 +325,28 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# One JSON object per line in production (log shippers parse it); readable text with the request id in
+# development. Both carry the request id and pass the redaction filter.
+LOG_FORMAT = env_str("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "cippusers.logging.RedactSecretsFilter"}},
+    "filters": {
+        "request_id": {"()": "cippusers.logging.RequestIdFilter"},
+        "redact": {"()": "cippusers.logging.RedactSecretsFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "cippusers.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -4,19 +4,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from tenants import oidc
+from tenants.login_throttle import ThrottledLoginView
 from tenants.roles_views import technician_urlpatterns
 from users.provisioning.views_add import add_user
 
-from .health import healthz
+from .health import healthz, liveness
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="tenants:list", permanent=False), name="home"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", liveness, name="healthz-live"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
+        ThrottledLoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

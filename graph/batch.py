@@ -170,6 +170,21 @@ def _should_retry(request: BatchRequest, result: BatchResult) -> bool:
     )
 
 
+def _gone_after_uncertain_delete(
+    pending: list[BatchRequest], round_results: dict[str, BatchResult], uncertain: set[str]
+) -> set[str]:
+    """A DELETE re-sent after a lost answer or a 5xx that now answers 404 was carried out by the earlier
+    attempt (or the thing was gone anyway): either way what it asked for holds, so it is a success, not
+    "not found". Returns the ids turned into successes."""
+    gone = set()
+    for request in pending:
+        result = round_results[request.id]
+        if request.id in uncertain and request.method.upper() == "DELETE" and result.status == 404:
+            round_results[request.id] = BatchResult(request.id, 204, None, result.headers)
+            gone.add(request.id)
+    return gone
+
+
 def run_batch(
     client: GraphClient, requests_: list[BatchRequest], *, max_attempts: int | None = None
 ) -> dict[str, BatchResult]:
@@ -184,6 +199,8 @@ def run_batch(
         pending = [r for r in pending if not r.is_write]
     attempts = max_attempts or http.max_attempts()
     attempt = 0
+    # Items re-sent after an answer that leaves open whether Graph carried them out (lost answer, 5xx).
+    uncertain: set[str] = set()
     while pending:
         attempt += 1
         pending_ids = {r.id for r in pending}
@@ -192,8 +209,10 @@ def run_batch(
         round_results: dict[str, BatchResult] = {}
         for chunk in plan_chunks(pending, deps):
             round_results.update(_send_chunk(client, chunk, deps))
+        gone = _gone_after_uncertain_delete(pending, round_results, uncertain)
         retry = {r.id for r in pending if _should_retry(r, round_results[r.id])}
-        # Dependents that failed only because a retried item failed go again with it.
+        # Dependents that failed only because a retried item failed go again with it, and so do those of
+        # a DELETE that turned out done already (their 424 came from its 404).
         changed = True
         while changed:
             changed = False
@@ -201,7 +220,7 @@ def run_batch(
                 if (
                     request.id not in retry
                     and round_results[request.id].status == 424
-                    and any(d in retry for d in deps[request.id])
+                    and any(d in retry or d in gone for d in deps[request.id])
                 ):
                     retry.add(request.id)
                     changed = True
@@ -210,6 +229,7 @@ def run_batch(
                 final[request.id] = round_results[request.id]
         if not retry or attempt >= attempts:
             break
+        uncertain |= {i for i in retry if round_results[i].status == 0 or round_results[i].status >= 500}
         waits = [round_results[i].error.retry_after for i in retry if round_results[i].error]
         waits = [w for w in waits if w is not None]
         delay = http.retry_delay(attempt, max(waits) if waits else None)

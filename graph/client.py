@@ -207,6 +207,7 @@ class GraphClient:
         attempts = http.max_attempts()
         reauthenticated = False
         attempt = 0
+        uncertain = False  # an earlier attempt may have been carried out (lost answer or 5xx)
         while True:
             attempt += 1
             request_headers = self._headers(headers)
@@ -220,18 +221,28 @@ class GraphClient:
                     timeout=http.default_timeout(),
                 )
             except requests.RequestException as exc:
+                may_retry = idempotent or http.failed_before_sending(exc)
+                if not may_retry:
+                    # The request may have been carried out; only its answer is lost. Say so, so nobody
+                    # reports it as "not done" (or sends it again blindly).
+                    raise http.outcome_unknown(exc, "Graph", request_headers["client-request-id"]) from None
                 error = TransientError(
                     f"{type(exc).__name__} talking to Graph",
                     code="connectionError",
                     client_request_id=request_headers["client-request-id"],
                 )
-                may_retry = idempotent or http.failed_before_sending(exc)
-                if not may_retry or attempt >= attempts:
+                if attempt >= attempts:
                     raise error from None
+                uncertain = uncertain or not http.failed_before_sending(exc)
                 self._pause(method, url, attempt, None, error)
                 continue
             if response.status_code < 400:
                 logger.debug("%s %s -> %s", method, url, response.status_code)
+                return response
+            if method == "DELETE" and response.status_code == 404 and uncertain:
+                # The earlier attempt deleted it (or it was gone anyway): what was asked for holds.
+                logger.info("DELETE %s: 404 after an unanswered attempt; taken as done", url)
+                response.status_code, response._content = 204, b""
                 return response
             error = graph_error_from_response(response)
             if error.client_request_id is None:
@@ -248,6 +259,7 @@ class GraphClient:
             if not retryable or attempt >= attempts:
                 logger.info("%s %s failed: %s", method, url, error)
                 raise error
+            uncertain = uncertain or response.status_code >= 500
             self._pause(method, url, attempt, error.retry_after, error)
 
     def _pause(

@@ -163,7 +163,10 @@ class ExchangeClient:
                     code="connectionError",
                     client_request_id=client_request_id,
                 )
-                if not (read_only or http.failed_before_sending(exc)) or attempt >= attempts:
+                if not (read_only or http.failed_before_sending(exc)):
+                    # A write cmdlet may have run; only its answer is lost.
+                    raise http.outcome_unknown(exc, "Exchange", client_request_id) from None
+                if attempt >= attempts:
                     raise error from None
                 self._pause(cmdlet, attempt, None, error)
                 continue

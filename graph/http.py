@@ -108,3 +108,19 @@ def failed_before_sending(exc: requests.RequestException) -> bool:
             reason = reason.reason
         return isinstance(reason, NewConnectionError)
     return False
+
+
+OUTCOME_UNKNOWN = "outcomeUnknown"
+
+
+def outcome_unknown(exc: requests.RequestException, service: str, client_request_id: str | None):
+    """The error for a write whose answer was lost after it may have reached the service (read timeout,
+    connection dropped): the outcome is unknown, and the message tells the technician to check first."""
+    from graph.errors import TransientError
+
+    return TransientError(
+        f"Outcome unknown: the connection to {service} was lost ({type(exc).__name__}) after the request "
+        "was sent, so it may or may not have been carried out. Check the current state before trying again.",
+        code=OUTCOME_UNKNOWN,
+        client_request_id=client_request_id,
+    )

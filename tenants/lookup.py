@@ -9,6 +9,11 @@ from django.db.models import Exists, OuterRef, Q
 from .models import FavouriteTenant, Tenant, TenantDomain
 
 
+# No name or domain is longer (domains: 253). Longer input matches nothing, and asking the database anyway
+# fails on SQLite ("LIKE or GLOB pattern too complex" past 50,000 bytes): a 500 instead of "not found".
+MAX_LOOKUP = 256
+
+
 def parse_guid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value).strip())
@@ -22,7 +27,7 @@ def resolve_tenant(value) -> Tenant | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not text:
+    if not text or len(text) > MAX_LOOKUP:
         return None
     guid = parse_guid(text)
     if guid is not None:
@@ -44,6 +49,8 @@ def search_tenants(q: str, queryset=None):
     text = (q or "").strip()
     if not text:
         return qs
+    if len(text) > MAX_LOOKUP:
+        return qs.none()
     guid = parse_guid(text)
     if guid is not None:
         return qs.filter(tenant_id=guid)

@@ -124,6 +124,8 @@ def entra_login(request):
     return HttpResponseRedirect(flow["auth_uri"])
 
 
+# Not rate-limited like the password form (tenants/login_throttle.py): Microsoft checks the password and
+# applies its own lockout; this only redeems a one-time code bound to the session's state and PKCE verifier.
 @login_not_required
 @never_cache
 @require_GET

@@ -12,13 +12,18 @@ import datetime
 import io
 import sys
 from http import HTTPStatus
+from http.client import RemoteDisconnected
 from urllib.parse import unquote_to_bytes, urlsplit
 
+import requests
 from django.test.client import ClientHandler
 from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
+from urllib3.exceptions import ProtocolError
+
+from .switches import TRANSPORT_FAULT_KEY
 
 _handler: ClientHandler | None = None
 
@@ -87,7 +92,13 @@ class InProcessSandboxAdapter(BaseAdapter):
         self, request: PreparedRequest, stream=False, timeout=None, verify=True, cert=None, proxies=None
     ):
         started = datetime.datetime.now()
-        django_response = _django_handler()(build_environ(request))
+        environ = build_environ(request)
+        django_response = _django_handler()(environ)
+        fault = environ.get(TRANSPORT_FAULT_KEY)
+        if fault is not None:
+            # The sandbox's timeout/drop switches: the view ran (fault.after) or not; either way the
+            # client sees what requests raises on a real socket, without waiting out the timeout.
+            raise _transport_error(fault, request, timeout)
         if django_response.streaming:
             content = b"".join(django_response.streaming_content)
         else:
@@ -116,6 +127,19 @@ class InProcessSandboxAdapter(BaseAdapter):
 
     def close(self) -> None:
         pass
+
+
+def _transport_error(fault, request: PreparedRequest, timeout) -> requests.RequestException:
+    if fault.kind == "timeout":
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        return requests.ReadTimeout(
+            f"HTTPConnectionPool(host='sandbox.test'): Read timed out. (read timeout={read_timeout})",
+            request=request,
+        )
+    reason = ProtocolError(
+        "Connection aborted.", RemoteDisconnected("Remote end closed connection without response")
+    )
+    return requests.ConnectionError(reason, request=request)
 
 
 def _reason(django_response) -> str:

@@ -35,6 +35,12 @@ class SandboxTenant(models.Model):
         default=0.0, help_text="share of requests answered 429 at random"
     )
     fault_probability = models.FloatField(default=0.0, help_text="share of requests answered 5xx at random")
+    timeout_probability = models.FloatField(
+        default=0.0, help_text="share of requests whose answer comes after the client's read timeout"
+    )
+    drop_probability = models.FloatField(
+        default=0.0, help_text="share of requests whose connection is dropped (before or after the work)"
+    )
     # Feature data (TAP policy, password rules, ...) that later operations read; JSON keeps it flexible.
     settings = models.JSONField(default=dict, blank=True)
 

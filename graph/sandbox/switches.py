@@ -1,6 +1,13 @@
 """Per-tenant switches applied at the start of every sandbox Graph and Exchange request: added latency,
-random faults (500/503/504), random throttling and a request budget per time window, so the client's retry
-and back-off code meets the failures Microsoft's services produce.
+random faults (500/503/504), random throttling, a request budget per time window, read timeouts and dropped
+connections, so the client's retry and back-off code meets the failures Microsoft's services produce.
+
+Timeouts and drops are transport faults: the sandbox only decides them here (before or after the work, as
+both happen in reality: a lost answer does not mean the request was not executed) and records the decision
+in the WSGI environ under ``TRANSPORT_FAULT_KEY``. The transport enacts it: the in-process adapter raises
+requests' ``ReadTimeout``/``ConnectionError``, and :func:`wsgi_with_transport_faults` (gunicorn) sleeps
+past the client's read timeout or shuts the socket down. Inside a ``$batch`` these apply to the batch's own
+HTTP request only; items get 429/5xx as Graph answers them.
 
 The budget follows the shape of Microsoft's published limits (N requests per app per tenant per window,
 then 429 with ``Retry-After`` until the window ends). Counters live in Django's cache, so every web
@@ -12,11 +19,17 @@ the sandbox admin page; all three validate through :class:`SwitchesForm`.
 
 from __future__ import annotations
 
+import errno
 import math
 import random
+import socket
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -26,6 +39,8 @@ from .models import SandboxTenant
 
 # Set in the WSGI environ of each item a $batch dispatches: the item skips the per-request latency.
 BATCH_ITEM_KEY = "sandbox.batch_item"
+# Set in the WSGI environ when the switches decided a timeout or dropped connection for this request.
+TRANSPORT_FAULT_KEY = "sandbox.transport_fault"
 
 SWITCH_FIELDS = (
     "latency_ms",
@@ -33,6 +48,8 @@ SWITCH_FIELDS = (
     "throttle_window_seconds",
     "throttle_probability",
     "fault_probability",
+    "timeout_probability",
+    "drop_probability",
 )
 THROTTLE_MESSAGE = "Too many requests. Please try again later."
 # Retry-After on random 429/503 answers; small so suites that enable random faults stay fast.
@@ -46,9 +63,37 @@ FAULTS = (
 # One generator for the process; tests call seed_random() for repeatable fault sequences.
 _rng = random.Random()
 
+# Faults injected by this process, by kind ("429", "5xx", "timeout", "drop"): the faults verification
+# reports how many it met. Process-local; a gunicorn run counts per worker.
+_injected: Counter = Counter()
+_injected_lock = threading.Lock()
+
 
 def seed_random(seed: int | None) -> None:
     _rng.seed(seed)
+
+
+def injected_counts() -> dict[str, int]:
+    with _injected_lock:
+        return {kind: _injected[kind] for kind in ("429", "5xx", "timeout", "drop")}
+
+
+def reset_injected() -> None:
+    with _injected_lock:
+        _injected.clear()
+
+
+def _count(kind: str) -> None:
+    with _injected_lock:
+        _injected[kind] += 1
+
+
+@dataclass(frozen=True)
+class TransportFault:
+    """A timeout or dropped connection; ``after`` = the request was executed, only its answer is lost."""
+
+    kind: str  # "timeout" or "drop"
+    after: bool
 
 
 class SwitchesForm(forms.ModelForm):
@@ -63,6 +108,8 @@ class SwitchesForm(forms.ModelForm):
             "throttle_window_seconds": "Budget window (seconds)",
             "throttle_probability": "Random 429 probability",
             "fault_probability": "Random 5xx probability",
+            "timeout_probability": "Random read-timeout probability",
+            "drop_probability": "Random dropped-connection probability",
         }
 
     def clean_latency_ms(self):
@@ -88,6 +135,12 @@ class SwitchesForm(forms.ModelForm):
 
     def clean_fault_probability(self):
         return self._probability("fault_probability")
+
+    def clean_timeout_probability(self):
+        return self._probability("timeout_probability")
+
+    def clean_drop_probability(self):
+        return self._probability("drop_probability")
 
 
 class SwitchError(ValueError):
@@ -161,22 +214,108 @@ def apply_switches(
     ``flavour`` picks the error body: "graph" (``{"error": {code, message, innerError}}``) or "exchange"
     (InvokeCommand's shape). ``latency=False`` for the items of a ``$batch``: the batch request pays the
     latency itself (see ``batch_latency_seconds``), throttling and faults still apply per item.
+    A timeout or drop is decided here too (see :func:`transport_fault`), except for ``$batch`` items.
     """
     if latency and tenant.latency_ms:
         time.sleep(tenant.latency_ms / 1000)
     retry_after = _budget_exhausted(tenant, time.time())
     if retry_after is not None:
+        _count("429")
         return _error(
             request, flavour, 429, "TooManyRequests", THROTTLE_MESSAGE, {"Retry-After": str(retry_after)}
         )
     if tenant.throttle_probability and _rng.random() < tenant.throttle_probability:
         headers = {"Retry-After": str(RANDOM_RETRY_AFTER_SECONDS)}
+        _count("429")
         return _error(request, flavour, 429, "TooManyRequests", THROTTLE_MESSAGE, headers)
     if tenant.fault_probability and _rng.random() < tenant.fault_probability:
         status, code, message = _rng.choice(FAULTS)
         headers = {"Retry-After": str(RANDOM_RETRY_AFTER_SECONDS)} if status == 503 else {}
+        _count("5xx")
         return _error(request, flavour, status, code, message, headers)
+    if not request.META.get(BATCH_ITEM_KEY):
+        return transport_fault(request, tenant, flavour=flavour)
     return None
+
+
+def transport_fault(
+    request: HttpRequest, tenant: SandboxTenant, *, flavour: str = "graph"
+) -> HttpResponse | None:
+    """Maybe decide a timeout or dropped connection for this HTTP request and record it in its environ.
+
+    Returns the placeholder answer to give instead of running the view when the fault strikes before the
+    work (the transport never delivers it), None when the view should run (no fault, or the answer is lost
+    after the work). The ``$batch`` view calls this for the batch request itself.
+    """
+    fault = None
+    if tenant.timeout_probability and _rng.random() < tenant.timeout_probability:
+        fault = TransportFault("timeout", after=_rng.random() < 0.5)
+    elif tenant.drop_probability and _rng.random() < tenant.drop_probability:
+        fault = TransportFault("drop", after=_rng.random() < 0.5)
+    if fault is None:
+        return None
+    _count(fault.kind)
+    request.META[TRANSPORT_FAULT_KEY] = fault
+    if fault.after:
+        return None
+    return _error(request, flavour, 504, "GatewayTimeout", "The request was not processed.", {})
+
+
+def read_timeout_seconds() -> float:
+    """How long a gunicorn-served sandbox holds a timed-out answer: past the client's read timeout."""
+    return float(settings.GRAPH_TIMEOUT_SECONDS) + 1.0
+
+
+def wsgi_with_transport_faults(application):
+    """Wrap the WSGI application so a real HTTP server enacts the timeouts and drops the switches decide.
+
+    A timeout holds the answer past the client's read timeout, then sends it (nobody is listening any
+    more); a drop shuts the client's socket down (``environ["gunicorn.socket"]``) instead of answering.
+    Requests without a decided fault pass through untouched.
+    """
+
+    def wrapped(environ, start_response):
+        result = application(environ, start_response_proxy := _DeferredStart(start_response))
+        fault = environ.get(TRANSPORT_FAULT_KEY)
+        if fault is None:
+            start_response_proxy.release()
+            return result
+        if fault.kind == "timeout":
+            time.sleep(read_timeout_seconds())
+            start_response_proxy.release()
+            return result
+        sock = environ.get("gunicorn.socket")
+        if hasattr(result, "close"):
+            result.close()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        # ENOTCONN: gunicorn's workers take it as the client going away and log it at debug level only.
+        raise OSError(errno.ENOTCONN, "sandbox: connection dropped by the drop_probability switch")
+
+    return wrapped
+
+
+class _DeferredStart:
+    """Holds Django's start_response call until the wrapper knows whether the answer is sent at all."""
+
+    def __init__(self, start_response):
+        self._start_response = start_response
+        self._args = None
+
+    def __call__(self, status, headers, exc_info=None):
+        self._args = (status, headers, exc_info)
+        return self._write
+
+    def _write(self, data):  # the legacy write() callable; Django never uses it
+        raise NotImplementedError
+
+    def release(self) -> None:
+        if self._args is not None:
+            status, headers, exc_info = self._args
+            self._start_response(status, headers, exc_info)
 
 
 def batch_latency_seconds(tenant: SandboxTenant, levels: int) -> float:

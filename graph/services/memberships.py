@@ -22,6 +22,11 @@ def member_of_request(user_id: str, request_id: str = "memberOf") -> BatchReques
     )
 
 
+def member_of_ids_request(user_id: str, request_id: str = "memberOf") -> BatchRequest:
+    """The first page of the ids of a user's direct memberships (groups, roles, administrative units)."""
+    return BatchRequest(request_id, "GET", f"{member_of_path(user_id)}?$select=id&$top={PAGE_SIZE}")
+
+
 def group_kind(group: dict) -> str:
     """Microsoft 365 / Security / Mail-enabled security / Distribution, as the admin centres name them."""
     if "Unified" in (group.get("groupTypes") or []):

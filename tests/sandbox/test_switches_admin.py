@@ -26,6 +26,8 @@ def _form(tenant, **values):
         "throttle_window_seconds": 10,
         "throttle_probability": 0,
         "fault_probability": 0,
+        "timeout_probability": 0,
+        "drop_probability": 0,
     } | values
     return {f"{tenant.pk}-{key}": value for key, value in data.items()}
 

@@ -10,10 +10,11 @@ The per-kind logic is shared with Remove from group and Add / Edit user (users.p
 
 from __future__ import annotations
 
+from graph.services.memberships import member_of_ids_request
 from users.provisioning import membership
 
 from .mail_forms import AddToGroupForm
-from .registry import Action, Group, Outcome, Target, register
+from .registry import Action, Group, Outcome, Status, Target, register
 from .wording import who
 
 ALREADY_MEMBER = membership.ALREADY_MEMBER
@@ -34,6 +35,28 @@ def interpret(ctx, target: Target, data: dict, results: dict) -> Outcome:
     )
 
 
+def already_done(ctx, targets: list[Target], data: dict) -> dict[str, Outcome]:
+    """A resumed Job's targets whose add a dead worker had sent: those Graph lists as direct members of the
+    group are done, and their add is not sent again (it would answer "already a member": done twice).
+    Exchange kinds are sent again; Exchange answers "already a member", reported as a skip."""
+    choice = _choice(data)
+    if choice.get("via") != "graph" or not targets:
+        return {}
+    ids = [str(target.user.user_id) for target in targets]
+    results = ctx.graph.batch([member_of_ids_request(user_id, f"m{i}") for i, user_id in enumerate(ids)])
+    done = {}
+    for i, user_id in enumerate(ids):
+        result = results.get(f"m{i}")
+        if result is None or not result.ok:
+            continue  # not known: sent again
+        if any(str(item.get("id")) == choice.get("id") for item in (result.body or {}).get("value") or []):
+            done[user_id] = Outcome(
+                Status.SUCCESS, f"Added to {choice.get('name')} ({choice.get('kind')}).",
+                details={"group_id": choice.get("id"), "note": "Confirmed in Graph after the worker restarted."},
+            )  # fmt: skip
+    return done
+
+
 def confirm(targets: list[Target], tenant) -> str:
     place = f"in {tenant.display_name}" if tenant is not None else ""
     return (
@@ -45,5 +68,5 @@ def confirm(targets: list[Target], tenant) -> str:
 register(Action(
     key="add-to-group", label="Add to group", group=Group.GROUPS, icon="people",
     permission="users.edit", form_class=AddToGroupForm, confirm=confirm, bulk=True,
-    plan=plan, interpret=interpret,
+    plan=plan, interpret=interpret, already_done=already_done,
 ))  # fmt: skip

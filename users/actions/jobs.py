@@ -226,6 +226,8 @@ def run_items(job: Job, action: Action, items: list[JobItem], data: dict, techni
 
 
 def _run_chunk(job, action, items, data, technician, *, request=None, priority="low") -> list[TargetResult]:
+    # Items still "running" were sent by a worker that died before recording their answers: in doubt.
+    in_doubt = {str(item.target_user_id) for item in items if item.status == JobItem.Status.RUNNING}
     JobItem.objects.filter(pk__in=[i.pk for i in items]).update(
         status=JobItem.Status.RUNNING, attempts=F("attempts") + 1
     )
@@ -254,8 +256,8 @@ def _run_chunk(job, action, items, data, technician, *, request=None, priority="
     def on_result(result: TargetResult) -> None:
         record_result(job, by_target[id(result.target.user)], result)
 
-    return run_action(action, targets, data, technician=technician, request=request,
-                      source_ip=job.source_ip, job_id=job.pk, on_result=on_result, priority=priority)  # fmt: skip
+    return run_action(action, targets, data, technician=technician, request=request, source_ip=job.source_ip,
+                      job_id=job.pk, on_result=on_result, priority=priority, in_doubt=in_doubt)  # fmt: skip
 
 
 def _cached_users(items: list[JobItem]) -> dict:

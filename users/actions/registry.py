@@ -113,6 +113,10 @@ class Action:
     interpret: Callable[[ActionContext, Target, dict, dict[str, BatchResult]], Outcome] | None = None
     run: Callable[[ActionContext, Target, dict], Outcome] | None = None
     warnings: Callable[[list[Target]], list[str]] | None = None  # shown in the modal before confirming
+    # A Job resumed after its worker died: targets whose requests that worker sent without recording the
+    # answer. Reads Graph and returns {user id: Outcome} for those already changed, which are then not sent
+    # again (without it they are: fine for actions whose repeat changes nothing).
+    already_done: Callable[[ActionContext, list[Target], dict], dict[str, Outcome]] | None = None
 
     def __post_init__(self) -> None:
         if (self.run is None) == (self.plan is None):

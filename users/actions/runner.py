@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 from graph.batch import BatchRequest, BatchResult
 from graph.client import GraphClient
@@ -130,10 +130,12 @@ def run_action(
     contexts: dict | None = None,
     on_result: OnResult | None = None,
     priority: str = "high",
+    in_doubt: Collection[str] = (),
 ) -> list[TargetResult]:
     """Run ``action`` on ``targets`` (any tenants). Returns one TargetResult per target, in order.
     ``contexts``: {tenant pk: ActionContext} to reuse (tests inject clients here). ``on_result`` is called
-    in this thread as each target finishes (the Job worker records items with it)."""
+    in this thread as each target finishes (the Job worker records items with it). ``in_doubt``: user ids
+    whose requests a worker that died had sent (users.actions.jobs); see ``Action.already_done``."""
     data = dict(data or {})
     if request is not None and source_ip is None:
         source_ip = audit.client_ip(request)
@@ -145,10 +147,13 @@ def run_action(
     def finish(index: int, outcome: Outcome, ctx: ActionContext | None) -> None:
         result = TargetResult(targets[index], outcome)
         _write_through(result, ctx)
-        _audit(action, result, data, technician, request, source_ip, job_id)
-        results[index] = result
-        if on_result is not None:
-            on_result(result)
+        # The audit entry and the Job's record of the result stand or fall together: a worker killed between
+        # them would leave the item open, and its resumption would audit the target a second time.
+        with transaction.atomic():
+            _audit(action, result, data, technician, request, source_ip, job_id)
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
 
     for tenant_pk, indexes in by_tenant.items():
         tenant = targets[indexes[0]].tenant
@@ -172,6 +177,13 @@ def run_action(
             for index in [i for i in runnable if str(targets[i].user.user_id) in refused]:
                 finish(index, Outcome(Status.SKIPPED, refused[str(targets[index].user.user_id)]), ctx)
             runnable = [i for i in runnable if str(targets[i].user.user_id) not in refused]
+        doubtful = [i for i in runnable if str(targets[i].user.user_id) in in_doubt]
+        if action.already_done is not None and doubtful:
+            done = _already_done(action, ctx, [targets[i] for i in doubtful], data)
+            for index in doubtful:
+                if (outcome := done.get(str(targets[index].user.user_id))) is not None:
+                    finish(index, outcome, ctx)
+            runnable = [i for i in runnable if results[i] is None]
         if not runnable:
             continue
         if action.plan is not None:
@@ -193,6 +205,17 @@ def _guarded(call: Callable[[], Outcome]) -> Outcome:
         logger.error("action handler returned %r instead of an Outcome", type(outcome).__name__)
         return Outcome(Status.FAILED, "The action returned no result for this user.")
     return outcome
+
+
+def _already_done(action, ctx, targets: list[Target], data) -> dict[str, Outcome]:
+    """``action.already_done``; when Graph cannot tell, nothing is known done and the targets are sent again."""
+    try:
+        return action.already_done(ctx, targets, data) or {}
+    except GraphError as error:
+        logger.info("%s: could not read whether earlier attempts took effect: %s", action.key, error.message)
+    except Exception:
+        logger.exception("action already_done failed")
+    return {}
 
 
 def _run_planned(action, ctx, targets, indexes, data, finish) -> None:

@@ -255,6 +255,12 @@ def _table(request, bulk_import: BulkImport, message: str = "", level: str = "su
     return toast(response, message, level) if message else response
 
 
+def _no_such_row() -> HttpResponse:
+    # With a reason (htmx callers show their own toast; a link opened directly shows this text).
+    return HttpResponse("No such row in this import (it may have been removed).", status=404,
+                        content_type="text/plain; charset=utf-8")  # fmt: skip
+
+
 @never_cache
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
@@ -264,7 +270,7 @@ def row(request, pk: int, row_id: int):
     bulk_import = _draft(request, pk)
     item = bulk_import.rows.filter(pk=row_id).first()
     if item is None:
-        return HttpResponse(status=404)
+        return _no_such_row()
     if request.method == "GET":
         item.cells = cells_of(bulk_import, item)
         return render(request, "users/bulkadd/preview.html#bulk-row",
@@ -302,7 +308,7 @@ def row_edit(request, pk: int, row_id: int):
     bulk_import = _draft(request, pk)
     item = bulk_import.rows.filter(pk=row_id).first()
     if item is None:
-        return HttpResponse(status=404)
+        return _no_such_row()
     return _edit_response(request, bulk_import, item, RowForm(kind=bulk_import.kind, row=item))
 
 
@@ -313,7 +319,7 @@ def row_leave_out(request, pk: int, row_id: int):
     bulk_import = _draft(request, pk)
     item = bulk_import.rows.filter(pk=row_id).first()
     if item is None:
-        return HttpResponse(status=404)
+        return _no_such_row()
     item.status = Status.DRAFT if item.status == Status.LEFT_OUT else Status.LEFT_OUT
     item.save(update_fields=["status", "updated_at"])
     verb = "left out" if item.status == Status.LEFT_OUT else "taken back in"

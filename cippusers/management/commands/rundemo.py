@@ -98,9 +98,11 @@ class Command(BaseCommand):
         python = sys.executable
         commands = [[python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]]
         if with_worker:
-            commands.append(
-                [python, "-m", "celery", "-A", "cippusers", "worker", "--loglevel=INFO", "--concurrency=2"]
-            )
+            # One embedded worker for every queue (production runs a pool per queue); "celery", the queue of
+            # demos from before the queues were split, drains tasks still waiting in var/celery-broker.
+            queues = ",".join([*settings.WORKER_QUEUES, "celery"])
+            worker = [python, "-m", "celery", "-A", "cippusers", "worker", "-Q", queues]
+            commands.append([*worker, "--loglevel=INFO", "--concurrency=2"])
             beat_schedule = str(settings.VAR_DIR / "celerybeat-schedule")
             commands.append(
                 [python, "-m", "celery", "-A", "cippusers", "beat", "--loglevel=INFO", "-s", beat_schedule]

@@ -20,7 +20,7 @@ from django.urls import Resolver404, resolve
 
 from ..auth import graph_endpoint
 from ..errors import GraphProblem, bad_request, correlation_ids, graph_error
-from ..switches import BATCH_ITEM_KEY, batch_latency_seconds
+from ..switches import BATCH_ITEM_KEY, batch_latency_seconds, transport_fault
 from .common import graph_json, read_json_body
 
 logger = logging.getLogger(__name__)
@@ -155,6 +155,10 @@ def _dispatch(outer: HttpRequest, prefix: str, item: dict) -> HttpResponse:
 
 @graph_endpoint(methods=("POST",), switches_enabled=False)
 def batch(request: HttpRequest) -> HttpResponse:
+    # Items get their 429/5xx one by one; a timeout or dropped connection strikes the batch request whole.
+    lost = transport_fault(request, request.graph_tenant)
+    if lost is not None:
+        return lost
     requests = _validate(read_json_body(request).get("requests"))
     order = _execution_order(requests)
     prefix = request.path_info[: -len("/$batch")]

@@ -13,7 +13,7 @@ from graph.sandbox.switches import SwitchError, expire_delta_tokens, set_switche
 
 
 class Command(BaseCommand):
-    help = "Set latency, throttling and fault switches of a sandbox tenant."
+    help = "Set latency, throttling, fault, timeout and drop switches of a sandbox tenant."
 
     def add_arguments(self, parser):
         parser.add_argument("tenant", help="tenant GUID or verified domain")
@@ -24,6 +24,15 @@ class Command(BaseCommand):
         parser.add_argument("--throttle-window-seconds", type=int, dest="throttle_window_seconds")
         parser.add_argument("--throttle-probability", type=float, dest="throttle_probability")
         parser.add_argument("--fault-probability", type=float, dest="fault_probability")
+        parser.add_argument(
+            "--timeout-probability",
+            type=float,
+            dest="timeout_probability",
+            help="answers past the read timeout",
+        )
+        parser.add_argument(
+            "--drop-probability", type=float, dest="drop_probability", help="dropped connections"
+        )
         parser.add_argument(
             "--expire-delta-tokens", action="store_true", help="make existing delta tokens 410"
         )
@@ -39,6 +48,8 @@ class Command(BaseCommand):
             "throttle_window_seconds",
             "throttle_probability",
             "fault_probability",
+            "timeout_probability",
+            "drop_probability",
         )
         values = {name: options[name] for name in names if options[name] is not None}
         if options["reset"]:
@@ -47,6 +58,8 @@ class Command(BaseCommand):
                 "throttle_limit": 0,
                 "throttle_probability": 0.0,
                 "fault_probability": 0.0,
+                "timeout_probability": 0.0,
+                "drop_probability": 0.0,
             } | values
         try:
             tenant = set_switches(tenant.pk, **values)

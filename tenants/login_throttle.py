@@ -1,0 +1,168 @@
+"""Throttling the technician password sign-in (the ``login`` URL).
+
+Failed attempts are counted in Django's cache (Redis in production, so every web worker shares the
+counters; local memory in development and tests) in fixed windows of LOGIN_LOCKOUT_MINUTES: one counter
+per username (LOGIN_FAILURES_PER_USERNAME, default 5) and one per client address (LOGIN_FAILURES_PER_IP,
+default 20, against one address trying many names). Once a counter has reached its limit, every further
+attempt in that window is refused with HTTP 429 *before* the password is looked at: the right password is
+refused too, and a refused attempt costs no password hash, so the answer says nothing about the password.
+A successful sign-in clears its username's counter (not the address's: one good account must not reset
+the budget of an address that is guessing others).
+
+The lock's beginning is logged and written to the audit log (username, address, which limit) — never the
+password. Refused attempts after that are only logged at DEBUG, so an attacker cannot flood the audit log.
+
+Sign-in with Microsoft Entra ID (tenants/oidc.py) is not throttled here: the password is checked by
+Microsoft, whose smart lockout and sign-in risk policies apply there, and our callback only redeems a
+one-time code bound to the session's state, nonce and PKCE verifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.core.cache import cache
+from django.forms.utils import ErrorDict
+
+from users import audit
+
+logger = logging.getLogger(__name__)
+
+_PREFIX = "login-throttle"
+
+
+def window_seconds() -> int:
+    return settings.LOGIN_LOCKOUT_MINUTES * 60
+
+
+def client_ip(request) -> str:
+    """REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N the X-Forwarded-For entry N from the right: each
+    trusted proxy appends the address it received from, so that entry was written by our outermost proxy,
+    while anything further left came from the client and could be anything (a fresh value per attempt
+    would otherwise escape the per-address limit)."""
+    meta = request.META
+    remote = meta.get("REMOTE_ADDR", "") or "unknown"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        if hops:
+            candidate = hops[max(len(hops) - proxies, 0)]
+            try:
+                return ipaddress.ip_address(candidate).compressed
+            except ValueError:
+                pass
+    return remote
+
+
+@dataclass(frozen=True)
+class Counter:
+    scope: str  # "username" or "ip"
+    subject: str  # the username (lower-cased) or the address, for messages and the audit log
+    limit: int
+
+    @property
+    def key(self) -> str:
+        # Hashed: a username is user input of any length and any characters, a cache key is not.
+        digest = hashlib.sha256(f"{self.scope}:{self.subject}".encode()).hexdigest()
+        return f"{_PREFIX}:{digest}"
+
+    @property
+    def started_key(self) -> str:
+        return self.key + ":started"
+
+
+def counters(username: str, ip: str) -> list[Counter]:
+    found = [Counter("ip", ip, settings.LOGIN_FAILURES_PER_IP)]
+    name = username.strip().lower()
+    if name:
+        found.insert(0, Counter("username", name, settings.LOGIN_FAILURES_PER_USERNAME))
+    return found
+
+
+def locked_for(username: str, ip: str) -> int:
+    """Seconds left in the window of the first counter that has reached its limit; 0 when none has."""
+    values = cache.get_many([c.key for c in counters(username, ip)])
+    for counter in counters(username, ip):
+        if values.get(counter.key, 0) >= counter.limit:
+            started = cache.get(counter.started_key) or time.time()
+            return max(1, int(started + window_seconds() - time.time()))
+    return 0
+
+
+def register_failure(username: str, ip: str) -> list[Counter]:
+    """Count one failed attempt; returns the counters this attempt brought to their limit."""
+    reached = []
+    window = window_seconds()
+    for counter in counters(username, ip):
+        # add() only sets a missing key: the first failure opens the window, later ones do not extend it.
+        cache.add(counter.started_key, time.time(), window)
+        cache.add(counter.key, 0, window)
+        try:
+            count = cache.incr(counter.key)
+        except ValueError:  # the window expired between add() and incr(): this failure opens a new one
+            cache.set(counter.started_key, time.time(), window)
+            cache.set(counter.key, 1, window)
+            count = 1
+        if count == counter.limit:
+            reached.append(counter)
+    return reached
+
+
+def clear_username(username: str) -> None:
+    for counter in counters(username, "-"):
+        if counter.scope == "username":
+            cache.delete_many([counter.key, counter.started_key])
+
+
+def refusal_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's LoginView with the limits above."""
+
+    def post(self, request, *args, **kwargs):
+        username = request.POST.get("username", "")
+        ip = client_ip(request)
+        seconds = locked_for(username, ip)
+        if seconds:
+            logger.debug("Sign-in refused: throttled (address %s)", ip)
+            form = self.get_form()
+            # Set the errors directly: form.errors / is_valid() would run clean(), i.e. check the password.
+            form._errors = ErrorDict(
+                {"__all__": form.error_class([refusal_message(seconds)], error_class="nonfield")}
+            )
+            form.cleaned_data = {}
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        username = self.request.POST.get("username", "")
+        ip = client_ip(self.request)
+        for counter in register_failure(username, ip):
+            minutes = settings.LOGIN_LOCKOUT_MINUTES
+            logger.warning(
+                "Sign-in locked for %s minutes after %s failed attempts for %s %s",
+                minutes, counter.limit, counter.scope, counter.subject if counter.scope == "ip" else repr(username),
+            )  # fmt: skip
+            audit.record(
+                self.request, tenant=None, target=None, action="technician.login_locked",
+                parameters={"username": username[:150], "limit": counter.scope, "failures": counter.limit,
+                            "minutes": minutes},
+                result="failed",
+                message=f"{counter.limit} failed sign-ins for this {counter.scope}; further attempts are refused "
+                        f"for {minutes} minutes.",
+            )  # fmt: skip
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        clear_username(self.request.POST.get("username", ""))
+        return super().form_valid(form)

@@ -1,0 +1,319 @@
+"""The access matrix's declarations: who should be allowed what, written down here independently of the app.
+
+Nothing in this module asks ``tenants.access``: the role → permission sets are restated from the issue's
+role descriptions, and every URL and action names the permission it needs. The matrix test compares what
+the app answers with what this table says, so a view that forgets a check (or a table entry that is wrong)
+shows up as a disagreement instead of agreeing with itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# --- roles (restated from the issue: each role includes everything the one before it may do) -------------
+
+READER = frozenset({"users.view", "users.export"})  # looks things up, exports lists, changes nothing
+HELPDESK = READER | {
+    "sync.run",
+    "users.actions.helpdesk",
+}  # passwords, unblock, sessions, MFA for ordinary users
+EDITOR = HELPDESK | {"users.edit"}  # creates/edits users, licences, groups, mailboxes, bulk changes
+ADMIN = EDITOR | {"users.actions.admin", "tenants.manage", "technicians.manage", "audit.view"}
+
+PUBLIC = "public"  # no sign-in at all: the liveness probe of the load balancer
+SIGNED_IN = "signed-in"  # any signed-in technician, even one without a role or tenants
+OTHERS_JOB = "others-job"  # someone else's job: Admins who see the job's tenant (the Jobs page's rule)
+
+
+@dataclass(frozen=True)
+class Principal:
+    key: str
+    role: str | None  # TechnicianProfile role, None = no profile
+    scope: str | None  # "only" (the own tenants) or "all"; None = no tenants at all
+    anonymous: bool = False
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        if self.anonymous:
+            return frozenset()
+        # A signed-in account without a profile is a Reader without tenants (the issue's "no access yet").
+        return {"reader": READER, "helpdesk": HELPDESK, "editor": EDITOR, "admin": ADMIN}.get(
+            self.role or "reader", frozenset()
+        )
+
+    def sees(self, column: str) -> bool:
+        """Whether the tenant of this column is in the principal's scope."""
+        if self.anonymous or self.scope is None:
+            return False
+        return self.scope == "all" or column == "own"
+
+
+PRINCIPALS = [
+    Principal("anonymous", None, None, anonymous=True),
+    Principal("no-profile", None, None),
+    Principal("reader", "reader", "only"),
+    Principal("helpdesk", "helpdesk", "only"),
+    Principal("editor", "editor", "only"),
+    Principal("admin-scoped", "admin", "only"),
+    Principal("admin-all", "admin", "all"),
+]
+
+
+# --- every URL ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    need: str | tuple[str, ...]  # permission(s), SIGNED_IN or OTHERS_JOB
+    bind: str | None = None  # how the tenant is named: path, query (?tenant= / POST tenant=), user, object
+    methods: str = "G"  # G: GET only; P: POST only; GP: both; G+: a read view that also answers POST
+    obj: str | None = None  # fresh object per cell: draft / run (bulk import), job, group
+    refused: frozenset[int] = field(default_factory=frozenset)  # extra "no" answers (button fragments: 204)
+    # The out-of-scope column is judged by comparison: the answer must equal the one for a tenant that does
+    # not exist (a fragment that simply ignores an unknown tenant reveals nothing, and is not a "no" either).
+    as_unknown: bool = False
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return self.need if isinstance(self.need, tuple) else (self.need,)
+
+    @property
+    def gets(self) -> bool:
+        return "G" in self.methods
+
+    @property
+    def posts(self) -> bool:
+        return "P" in self.methods
+
+
+NOTHING = frozenset({204})  # "Add user" / "Bulk add" buttons answer 204 (render nothing) when not allowed
+ACTIONS = "actions-matrix"  # users:action is covered per action key by the action matrix
+VIEW, EXPORT, SYNC, HELP, EDIT = (
+    "users.view",
+    "users.export",
+    "sync.run",
+    "users.actions.helpdesk",
+    "users.edit",
+)
+TENANTS, TECHS, AUDIT = "tenants.manage", "technicians.manage", "audit.view"
+
+URL_RULES: dict[str, Rule | str] = {
+    "home": Rule(SIGNED_IN, methods="G+"),
+    "healthz-live": Rule(PUBLIC),
+    "tenants:list": Rule(SIGNED_IN),
+    "tenants:add": Rule(TENANTS, methods="GP"),
+    "tenants:picker": Rule(SIGNED_IN),
+    "tenants:select": Rule(VIEW, "query", "P"),  # choose the header's tenant: only one you can see
+    "tenants:favourite": Rule(VIEW, "path", "P"),
+    "tenants:toggle-enabled": Rule(TENANTS, "path", "P"),
+    "tenants:connections": Rule(TENANTS),
+    "tenants:connection-create": Rule(TENANTS, methods="GP"),
+    "tenants:consent-callback": Rule(TENANTS),
+    "tenants:connection-edit": Rule(TENANTS, methods="GP"),
+    "tenants:connection-consent": Rule(TENANTS, methods="P"),
+    "tenants:discover": Rule(TENANTS, methods="P"),
+    "users:list": Rule(VIEW, "query"),
+    "users:columns": Rule(SIGNED_IN, methods="P"),  # the technician's own column choice
+    "users:export-csv": Rule(EXPORT, "query"),
+    "users:export-xlsx": Rule(EXPORT, "query"),
+    "users:panel": Rule(VIEW, "path"),
+    "users:sync": Rule(SYNC, "path", "P"),
+    "users:sync-status": Rule(VIEW, "path"),
+    "users:action-menu": Rule(VIEW, "user", "G+"),
+    "users:action": ACTIONS,
+    "users:detail": Rule(VIEW, "path"),
+    "users:detail-directory": Rule(VIEW, "path"),
+    **{
+        f"users:detail-{name}": Rule(VIEW, "path")
+        for name in (
+            "profile",
+            "licences",
+            "groups",
+            "auth-methods",
+            "mfa",
+            "devices",
+            "sign-ins",
+            "mailbox",
+            "onedrive",
+        )
+    },  # fmt: skip
+    "users:edit": Rule(EDIT, "path", "GP"),
+    "users:edit-check": Rule(EDIT, "path"),
+    "users:edit-people": Rule(EDIT, "path"),
+    "users:add": Rule(EDIT, "query", "GP"),
+    "identity-users-add": Rule(EDIT, "query", "GP"),
+    "identity-users-add-slash": Rule(EDIT, "query", "GP"),
+    "users:add-buttons": Rule(EDIT, "query", "G+", refused=NOTHING, as_unknown=True),
+    "users:add-check-address": Rule(EDIT, "query"),
+    "users:add-check-field": Rule(SIGNED_IN),  # a length check of the typed text: no tenant, no data
+    "users:add-check-users": Rule(EDIT, "query"),
+    "users:add-check-copy": Rule(EDIT, "query"),
+    "users:invite": Rule(EDIT, "query", "GP"),
+    # Compromise research is a Helpdesk tool (it leads to resets and revocations); its CSVs are exports.
+    "users:research": Rule(HELP, "path"),
+    "users:research-run": Rule(HELP, "path", "P"),
+    "users:research-progress": Rule(HELP, "path"),
+    "users:research-remediate": Rule(HELP, "path", "GP"),
+    "users:research-resume": Rule(HELP, "path", "P"),
+    "users:research-export": Rule((HELP, EXPORT), "path"),
+    # Bulk add creates users (Editor). The import's pages belong to the technician who uploaded it: each
+    # cell uses an import of its own principal, in the column's tenant.
+    "users:bulk-add": Rule(EDIT, "query"),
+    "users:bulk-add-button": Rule(EDIT, "query", refused=NOTHING, as_unknown=True),
+    "users:bulk-add-template": Rule(SIGNED_IN),  # the empty template: column names only
+    "users:bulk-add-upload": Rule(EDIT, "query", "P"),
+    "users:bulk-add-preview": Rule(EDIT, "object", obj="draft"),
+    "users:bulk-add-row": Rule(EDIT, "object", "GP", obj="draft"),
+    "users:bulk-add-row-edit": Rule(EDIT, "object", obj="draft"),
+    "users:bulk-add-row-leave-out": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-leave-out-problems": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-defaults": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-check": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-reupload": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-delete": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-run": Rule(EDIT, "object", "P", obj="draft"),
+    "users:bulk-add-progress": Rule(EDIT, "object", obj="run"),
+    "users:bulk-add-cancel": Rule(EDIT, "object", "P", obj="run"),
+    "users:bulk-add-resume": Rule(EDIT, "object", "P", obj="run"),
+    "users:bulk-add-results": Rule(EDIT, "object", obj="run"),
+    "users:bulk-add-results-csv": Rule(EDIT, "object", obj="run"),
+    "users:bulk-add-passwords": Rule(EDIT, "object", "P", obj="run"),
+    "users:bulk-add-passwords-discard": Rule(EDIT, "object", "P", obj="run"),
+    "technicians:list": Rule(TECHS),
+    "technicians:roles": Rule(SIGNED_IN),  # what each role may do, and your own role
+    "technicians:create": Rule(TECHS, methods="GP"),
+    "technicians:edit": Rule(TECHS, methods="GP"),
+    "technicians:set-active": Rule(TECHS, methods="P"),
+    "technicians:groups": Rule(TECHS),
+    "technicians:group-create": Rule(TECHS, methods="GP"),
+    "technicians:group-edit": Rule(TECHS, methods="GP", obj="group"),
+    "technicians:group-delete": Rule(TECHS, methods="P", obj="group"),
+    "audit:list": Rule(AUDIT),
+    "audit:export-csv": Rule(AUDIT),
+    "jobs:list": Rule(SIGNED_IN),  # your own jobs (Admins: also others' on their tenants)
+    "jobs:detail": Rule(OTHERS_JOB, "object", obj="job"),
+    "jobs:cancel": Rule(OTHERS_JOB, "object", "P", obj="job"),
+    "jobs:resume": Rule(OTHERS_JOB, "object", "P", obj="job"),
+    "jobs:results-csv": Rule(OTHERS_JOB, "object", obj="job"),
+}
+
+
+# --- every action (restated from the issue's role descriptions, not read from the registry) ------------------
+
+# Helpdesk: password resets, unblocking, sessions, MFA, TAP, everyday mailbox help (out of office) and the
+# compromise research that leads to them. Editor: everything that creates, edits or removes.
+ACTION_NEEDS: dict[str, str] = {
+    "block-sign-in": HELP, "unblock-sign-in": HELP, "revoke-sessions": HELP, "reset-password": HELP,
+    "reset-password-must-change": HELP, "create-tap": HELP, "reset-mfa": HELP, "send-mfa-push": HELP,
+    "set-per-user-mfa": HELP, "research-compromise": HELP, "set-out-of-office": HELP,
+    "disable-out-of-office": HELP,
+    "delete-user": EDIT, "clear-immutable-id": EDIT, "licences": EDIT, "convert-to-shared": EDIT,
+    "convert-to-user": EDIT, "disable-forwarding": EDIT, "enable-archive": EDIT, "onedrive-shortcut": EDIT,
+    "onedrive-provision": EDIT, "add-to-group": EDIT, "remove-from-group": EDIT,
+}  # fmt: skip
+
+# Credentials, MFA and sign-in state of an administrator may only be touched by an Admin.
+PRIVILEGED_GUARDED = frozenset({
+    "block-sign-in", "unblock-sign-in", "revoke-sessions", "reset-password", "reset-password-must-change",
+    "create-tap", "reset-mfa", "send-mfa-push", "set-per-user-mfa", "delete-user",
+})  # fmt: skip
+
+
+def expected(need: tuple[str, ...], principal: Principal, column: str | None) -> bool:
+    """The declared answer for one cell (``column``: "own", "other" or None for tenant-less URLs)."""
+    if need == (PUBLIC,):
+        return True
+    if principal.anonymous:
+        return False
+    if column is not None and not principal.sees(column):
+        return False
+    if need == (SIGNED_IN,):
+        return True
+    if need == (OTHERS_JOB,):
+        return principal.role == "admin"
+    return set(need) <= principal.permissions
+
+
+# --- answers ---------------------------------------------------------------------------------------------
+
+
+def verdict(response, *, refused_extra=frozenset()) -> str:
+    """ "error", "login" (sent to sign in), "refused" or "allowed" for one response."""
+    status = response.status_code
+    if status >= 500:
+        return "error"
+    if status == 302 and response["Location"].startswith("/login/"):
+        return "login"
+    if status in (401, 403, 404) or status in refused_extra:
+        return "refused"
+    return "allowed"
+
+
+def fingerprint() -> tuple:
+    """Every state a request of the matrix could change, read in ONE query (it runs around hundreds of
+    cells): row counts and change markers of the portal's tables, and the sandbox directory's change
+    counters. Compared around forbidden POSTs (and GETs of state-changing URLs), it shows a change the
+    status code would hide."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from graph.sandbox.models import SandboxMailbox, SandboxTenant
+    from tenants.models import FavouriteTenant, PartnerConnection, TechnicianProfile, Tenant, TenantGroup
+    from users.models import (
+        AuditEntry,
+        BulkImport,
+        BulkImportRow,
+        CompromiseReport,
+        DirectorySyncState,
+        DirectoryUser,
+        Job,
+        JobItem,
+        TechnicianPreference,
+    )
+
+    def table(model) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    def col(model, name: str) -> str:
+        return connection.ops.quote_name(model._meta.get_field(name).column)
+
+    def code(model, name: str, values) -> str:
+        """A column's text as a number (CASE), so a role or status change moves the sum."""
+        whens = " ".join(f"WHEN '{v}' THEN {i + 1}" for i, v in enumerate(values))
+        return f"(CASE {col(model, name)} {whens} ELSE 99 END)"
+
+    def marker(model, name: str) -> str:
+        """Row count and the newest value of ``name`` (a timestamp or id), as text."""
+        return f"COUNT(*) || '/' || COALESCE(CAST(MAX({col(model, name)}) AS VARCHAR(64)), '')"
+
+    profile, user = TechnicianProfile, get_user_model()
+    job_states = [s.value for s in Job.Status]
+    sync_states = [s.value for s in Tenant.SyncStatus]
+    parts = [
+        (AuditEntry, "COUNT(*)"),
+        (Job, f"COUNT(*) * 1000003 + SUM({col(Job, 'id')} * {code(Job, 'status', job_states)})"),
+        (Job, f"SUM(CASE WHEN {col(Job, 'cancel_requested')} THEN {col(Job, 'id')} ELSE 0 END)"),
+        (JobItem, "COUNT(*)"),
+        (BulkImport, marker(BulkImport, "updated_at")),
+        (BulkImportRow, marker(BulkImportRow, 'updated_at')),
+        (CompromiseReport, marker(CompromiseReport, 'updated_at')),
+        (DirectorySyncState, marker(DirectorySyncState, 'last_attempt_at')),
+        (DirectoryUser, "COUNT(*)"),
+        (Tenant, f"COUNT(*) * 1000003 + SUM(CASE WHEN {col(Tenant, 'enabled')} THEN {col(Tenant, 'id')} ELSE 0 END)"),
+        (Tenant, f"SUM({col(Tenant, 'id')} * {code(Tenant, 'last_sync_status', sync_states)})"),
+        (profile, f"COUNT(*) * 1000003 + SUM({col(profile, 'id')} * ({code(profile, 'role', profile.Role.values)}"
+                  f" * 10 + {code(profile, 'scope', profile.Scope.values)}))"),
+        (profile.tenants.through, "COUNT(*) || '/' || CAST(COALESCE(SUM(id), 0) AS VARCHAR(64))"),
+        (user, f"COUNT(*) * 1000003 + SUM(CASE WHEN {col(user, 'is_active')} THEN {col(user, 'id')} ELSE 0 END)"),
+        (TenantGroup, f"COUNT(*) || '/' || CAST(COALESCE(SUM({col(TenantGroup, 'id')} * LENGTH({col(TenantGroup, 'name')})), 0) AS VARCHAR(64))"),
+        (TenantGroup.tenants.through, "COUNT(*) || '/' || CAST(COALESCE(SUM(id), 0) AS VARCHAR(64))"),
+        (FavouriteTenant, "COUNT(*) || '/' || CAST(COALESCE(SUM(id), 0) AS VARCHAR(64))"),
+        (PartnerConnection, marker(PartnerConnection, 'updated_at')),
+        (TechnicianPreference, marker(TechnicianPreference, 'updated_at')),
+        (SandboxTenant, f"SUM({col(SandboxTenant, 'change_counter')})"),
+        (SandboxMailbox, f"COUNT(*) || '/' || CAST(SUM(LENGTH({col(SandboxMailbox, 'recipient_type_details')})) AS VARCHAR(64))"),
+    ]  # fmt: skip
+    sql = "SELECT " + ", ".join(f"(SELECT {expr} FROM {table(model)})" for model, expr in parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return tuple(cursor.fetchone())
