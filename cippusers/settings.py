@@ -286,13 +286,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 X_FRAME_OPTIONS = "DENY"
 
-# Source IP in the audit log: REMOTE_ADDR, or the left-most X-Forwarded-For address when this is on (only
-# behind a reverse proxy that sets that header itself; otherwise a client could write any address).
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
-# Sign-in throttling (tenants/login_throttle.py) keys on the client address: REMOTE_ADDR, or with N trusted
-# reverse proxies in front, the X-Forwarded-For entry N places from the right (the address the outermost
-# trusted proxy saw; the entries left of it are whatever the client wrote).
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+# The client address for the audit log and sign-in throttling (cippusers/client_address.py): REMOTE_ADDR, or
+# with N trusted reverse proxies in front, the X-Forwarded-For entry N places from the right (the address the
+# outermost trusted proxy saw; entries left of it are whatever the client wrote). The older switch
+# TRUST_X_FORWARDED_FOR=true means one proxy.
+TRUSTED_PROXY_COUNT = env_int(
+    "TRUSTED_PROXY_COUNT", 1 if env_bool("TRUST_X_FORWARDED_FOR", False) else 0, minimum=0, maximum=10
+)
 LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 5, minimum=1)
 LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 20, minimum=1)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)

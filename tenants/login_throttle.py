@@ -20,7 +20,6 @@ one-time code bound to the session's state, nonce and PKCE verifier.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import math
 import time
@@ -31,6 +30,7 @@ from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.forms.utils import ErrorDict
 
+from cippusers import client_address
 from users import audit
 
 logger = logging.getLogger(__name__)
@@ -43,22 +43,8 @@ def window_seconds() -> int:
 
 
 def client_ip(request) -> str:
-    """REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N the X-Forwarded-For entry N from the right: each
-    trusted proxy appends the address it received from, so that entry was written by our outermost proxy,
-    while anything further left came from the client and could be anything (a fresh value per attempt
-    would otherwise escape the per-address limit)."""
-    meta = request.META
-    remote = meta.get("REMOTE_ADDR", "") or "unknown"
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if hops:
-            candidate = hops[max(len(hops) - proxies, 0)]
-            try:
-                return ipaddress.ip_address(candidate).compressed
-            except ValueError:
-                pass
-    return remote
+    """The address the per-address limit counts (cippusers/client_address.py), "unknown" when none."""
+    return client_address.client_ip(request) or "unknown"
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cippusers.client_address import client_ip  # noqa: F401 - views take it from here
 from cippusers.logging import redact
 from users.models import AuditEntry
 
@@ -111,18 +111,6 @@ def compute_hash(entry: AuditEntry) -> str:
 
 
 # --- who and where -----------------------------------------------------------------------------------------
-
-
-def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or the left-most X-Forwarded-For address when TRUST_X_FORWARDED_FOR is on (only behind
-    a proxy that sets it: otherwise anyone could write any address into the log)."""
-    meta = getattr(request, "META", {}) or {}
-    candidate = meta.get("REMOTE_ADDR", "")
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False):
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded.strip():
-            candidate = forwarded.split(",")[0].strip()
-    return _valid_ip(candidate)
 
 
 def _valid_ip(value: Any) -> str | None:

@@ -57,11 +57,15 @@ def test_source_ip_from_remote_addr_and_forwarded_only_when_trusted(world, admin
     factory = RequestFactory()
     request = factory.post("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.1")
     request.user = admin
-    settings.TRUST_X_FORWARDED_FOR = False
+    settings.TRUSTED_PROXY_COUNT = 0
     assert _record(request).source_ip == "10.0.0.5"
-    settings.TRUST_X_FORWARDED_FOR = True
+    settings.TRUSTED_PROXY_COUNT = 1  # our proxy appended 10.0.0.1; the client could have written the rest
+    assert _record(request).source_ip == "10.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 2
     assert _record(request).source_ip == "203.0.113.9"
     request.META["HTTP_X_FORWARDED_FOR"] = "not-an-ip"
+    assert _record(request).source_ip == "10.0.0.5"  # a forwarded value that is no address is not used
+    request.META["REMOTE_ADDR"] = "garbage"
     assert _record(request).source_ip is None
     assert _record(admin, source_ip="2001:db8::1").source_ip == "2001:db8::1"
 
