@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     failed_parts = [part for part in parts if _run_part(part, env) != 0]
     os.environ[ENV_VAR] = str(path)
-    figure("verify.parts_failed", len(failed_parts), must_be=0, detail=", ".join(failed_parts) or "all passed")
+    figure(
+        "verify.parts_failed", len(failed_parts), must_be=0, detail=", ".join(failed_parts) or "all passed"
+    )
 
     figures = read_figures(Path(path))
     print()

@@ -36,7 +36,9 @@ class Figure:
     def ok(self) -> bool:
         if self.must_be is not None and self.value != self.must_be:
             return False
-        if self.at_most is not None and not (isinstance(self.value, int | float) and self.value <= self.at_most):
+        if self.at_most is not None and not (
+            isinstance(self.value, int | float) and self.value <= self.at_most
+        ):
             return False
         if self.at_least is not None and not (
             isinstance(self.value, int | float) and self.value >= self.at_least

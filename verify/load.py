@@ -35,14 +35,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from .figures import ROOT, figure
-from .load_session import Plan, TechnicianSession
+from .load_session import THINK_MS, Plan, TechnicianSession
 from .loadkit import RequestLog, kinds_p95, summarize
 from .stack import verify_database_url, verify_redis_url
 
 ROLE_CYCLE = ("reader", "helpdesk", "editor", "admin", "editor")  # per five: 1 R, 1 H, 2 E, 1 A
 USERNAME = "verify-load-{:03d}"
 TABLE_KINDS = ("table", "search", "sort_filter", "page2", "panel")
-P95_BOUND_MS = 2000
+# At ~75 ms of server CPU per request (portal + sandbox), 50 sessions thinking 1-4 s keep two cores nearly
+# busy, so latency includes queueing. The bound sits far below what a lock wait, a stuck worker or a
+# timeout (60 s) produces. VERIFY_LOAD_P95_MS overrides it for other hardware.
+P95_BOUND_MS = 5000
 JOB_DRAIN_SECONDS = 60
 STOP_SECONDS = 15
 
@@ -88,8 +91,10 @@ def _await_heartbeat(process: subprocess.Popen, hostname: str, timeout: float = 
     """Until this worker has beaten on every queue (what /healthz, and so the servers' start-up, waits for)."""
     from django.conf import settings
 
-    from cippusers.health import queue_heartbeats
+    from cippusers.health import queue_heartbeats, worker_mode
 
+    if worker_mode() == "embedded":  # no Redis: the file-system broker; /healthz checks no heartbeat then
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         beats = queue_heartbeats(settings.WORKER_QUEUES)
@@ -180,7 +185,7 @@ def technicians(tenants, count: int) -> list[Plan]:
         )  # fmt: skip
         profile.tenants.set([] if everywhere else scoped)
         plan = Plan(user.username, password, role, [t.slug for t in scoped], seed=i)
-        pool = pools[scoped[0].pk]
+        pool = pools[scoped[i % len(scoped)].pk]  # spread over the tenants, always one in the scope
         if role != "reader" and len(pool) > job_size:
             plan.own_user = pool.pop()
             plan.job_users = [pool.pop() for _ in range(job_size)]
@@ -203,23 +208,40 @@ class Run:
     stuck: int = 0
     failed_jobs: int = 0
     blocked: int = 0
+    hung: int = 0  # sessions still inside a request two minutes after the run's end
+
+
+def _stat(pid) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (Linux), or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _own_cpu(pid: int) -> float:
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn and Celery workers), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    """User + system CPU seconds of a process and its children (gunicorn and Celery workers)."""
+    children = [int(e) for e in os.listdir("/proc") if e.isdigit() and (_stat(e) or ["", "0"])[1] == str(pid)]
+    return _own_cpu(pid) + sum(_own_cpu(child) for child in children)
+
+
+def database_backends() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database (the portal's, the sandbox's and
+    the worker's persistent connections), by pid; empty on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        pids = [row[0] for row in cursor.fetchall()]
+    return {pid: _own_cpu(pid) for pid in pids}
 
 
 def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict[str, int]) -> Run:
@@ -232,6 +254,7 @@ def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict
     active = [s for s, ok in zip(sessions, signed_in, strict=True) if ok]
     log(f"{len(active)} of {len(sessions)} technicians signed in; running {seconds} s")
     cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    database_before = database_backends()
     client_before = time.process_time()
     started = time.monotonic()
     for session in active:
@@ -244,10 +267,12 @@ def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict
     wall = time.monotonic() - started
     cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
     cpu["client"] = time.process_time() - client_before
+    # Backends opened during the run count from zero; their CPU is read while their connections persist.
+    cpu["postgres"] = sum(value - database_before.get(pid, 0.0) for pid, value in database_backends().items())
     hung = [t.name for t in threads if t.is_alive()]
     if hung:
         log(f"sessions still running after the run: {', '.join(hung)}")
-    return Run(len(active), login_log, run_log, wall, active, cpu)
+    return Run(len(active), login_log, run_log, wall, active, cpu, hung=len(hung))
 
 
 def drain_jobs(job_ids: list[int]) -> tuple[int, int]:
@@ -292,8 +317,10 @@ def measure() -> int:
     count = _int_env("VERIFY_LOAD_SESSIONS", 50)
     started = time.monotonic()
     migrate()
-    rows = ensure_sandbox_world(_int_env("VERIFY_LOAD_TENANTS", 3), _int_env("VERIFY_LOAD_USERS", 1000))
-    call_command("collectstatic", interactive=False, verbosity=0)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # collectstatic while the seed (a child process) runs
+        collected = pool.submit(call_command, "collectstatic", interactive=False, verbosity=0)
+        rows = ensure_sandbox_world(_int_env("VERIFY_LOAD_TENANTS", 3), _int_env("VERIFY_LOAD_USERS", 1000))
+        collected.result()
     log(f"database, world and static files ready after {time.monotonic() - started:.0f} s")
     env = child_env()
     with ExitStack() as stack:
@@ -323,7 +350,7 @@ def record(run: Run, started: float) -> int:
     """Print the per-kind table and the first errors, record the figures; 0 when every bound is met."""
     summary = summarize(run.log.samples)
     everything = summarize(run.login_log.samples + run.log.samples)
-    errors = everything["errors"] + len(run.login_log.failures) + len(run.log.failures)
+    errors = everything["errors"] + len(run.login_log.failures) + len(run.log.failures) + run.hung
     report(summary)
     for line in run.login_log.error_lines + run.log.error_lines:
         log(f"error: {line}")
@@ -332,17 +359,21 @@ def record(run: Run, started: float) -> int:
     roles = ", ".join(
         f"{r} {sum(1 for s in sessions if s.plan.role == r)}" for r in dict.fromkeys(ROLE_CYCLE)
     )
-    cpu_ms = round(1000 * run.cpu.get("portal", 0.0) / max(1, summary["requests"]), 1)
+    served = max(1, summary["requests"])
+    cpu_ms = round(1000 * run.cpu.get("portal", 0.0) / served, 1)
+    server_cpu = sum(value for name, value in run.cpu.items() if name != "client")
     timed = "every request of the timed run"
     figures = [
         figure("load.sessions", run.signed_in, at_least=50, detail=f"signed in through the login form ({roles})"),
         figure("load.requests", everything["requests"], detail=f"{wall:.0f} s of load plus the sign-ins"),
         figure("load.errors", errors, must_be=0,
-               detail=f"5xx, connection errors, unexpected statuses, failed actions; {everything['statuses']}"),
+               detail=f"5xx, connection errors, unexpected statuses, failed actions, hung sessions; "
+               f"{everything['statuses']}"),
         figure("load.requests_per_s", round(summary["requests"] / wall, 1), "req/s",
-               detail=f"{len(sessions)} sessions, think time 0-200 ms"),
+               detail=f"{len(sessions)} sessions, think time {THINK_MS[0]}-{THINK_MS[1]} ms"),
         figure("load.p50_ms", summary["p50_ms"], "ms", detail=timed),
-        figure("load.p95_ms", summary["p95_ms"], "ms", at_most=P95_BOUND_MS, detail=timed),
+        figure("load.p95_ms", summary["p95_ms"], "ms", at_most=_int_env("VERIFY_LOAD_P95_MS", P95_BOUND_MS),
+               detail=timed),
         figure("load.p99_ms", summary["p99_ms"], "ms", detail=timed),
         figure("load.p95_ms_table", kinds_p95(samples, TABLE_KINDS), "ms",
                detail="users table page, search, sort/filter, page 2, More info"),
@@ -357,8 +388,10 @@ def record(run: Run, started: float) -> int:
                detail=f"of {run.jobs} Jobs, not finished {JOB_DRAIN_SECONDS} s after the run"),
         figure("load.failed_jobs", run.failed_jobs, must_be=0, detail="Jobs finished other than succeeded"),
         figure("load.users_left_blocked", run.blocked, must_be=0, detail="every block was followed by its unblock"),
-        figure("load.portal_cpu_ms_per_request", cpu_ms, "ms",
-               detail="gunicorn CPU / requests served (machine-independent of other load; PostgreSQL not included)"),
+        figure("load.portal_cpu_ms_per_request", cpu_ms, "ms", detail="the portal's gunicorn CPU / requests served"),
+        figure("load.server_cpu_ms_per_request", round(1000 * server_cpu / served, 1), "ms",
+               detail="portal + Graph sandbox + worker + PostgreSQL CPU / requests served; about independent "
+               "of what else the machine runs, unlike the latencies"),
     ]  # fmt: skip
     log(f"done in {time.monotonic() - started:.0f} s")
     return 0 if all(fig.ok for fig in figures) else 1
@@ -369,8 +402,10 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> int:
-    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the worker and both servers are stopped.
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the worker and both servers are stopped; SIGINT is
+    # set too because a shell starting this in the background hands it down ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     _configure()
     try:
         return measure()

@@ -1,4 +1,4 @@
-"""One simulated technician of the load part: a ``requests.Session`` (cookies, keep-alive) that signs in
+"""One simulated technician of the load part: a ``requests.Session`` (its cookies) that signs in
 through the real login form and then loops what a technician does all day, sending exactly what the
 browser sends (full pages, then the htmx partials with ``HX-Request: true``; POSTs with the form's CSRF
 field and the ``X-CSRFToken`` header app.js adds).
@@ -11,6 +11,7 @@ timeout, any unexpected status, or an action whose result is not a success.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import time
@@ -22,7 +23,9 @@ import requests
 from .loadkit import RequestLog, Sample, csrf_token, load_gets, panel_links
 
 TIMEOUT = 60  # seconds; a request slower than this is an error, not a long wait
-THINK_MS = (0, 200)
+# A technician reads a page before the next click: 1-4 s here (fast for a person), so 50 sessions offer
+# about 20 requests a second. VERIFY_LOAD_THINK_MS="0,200" turns the run into a saturation test.
+THINK_MS = tuple(int(v) for v in (os.environ.get("VERIFY_LOAD_THINK_MS") or "1000,4000").split(",", 1))
 JOB_POLL_SECONDS = 1.5  # what the job page's hx-trigger polls at
 JOB_WAIT_SECONDS = 45
 # One cycle of a session's work; "extra" is the export, a background Job or the audit log in turn.
@@ -87,11 +90,9 @@ class TechnicianSession:
         try:
             response = self.http.request(method, self.base + path, headers=headers, data=data, timeout=TIMEOUT,
                                          allow_redirects=False, stream=stream)  # fmt: skip
-            size = (
-                sum(len(chunk) for chunk in response.iter_content(64 * 1024))
-                if stream
-                else len(response.content)
-            )
+            # A stream (the CSV export) is read chunk by chunk to its end, counting its lines.
+            chunks = response.iter_content(64 * 1024) if stream else [response.content]
+            lines = sum(chunk.count(b"\n") for chunk in chunks)
         except requests.RequestException as exc:
             why = f"{type(exc).__name__}: {exc}"
             self.log.add(Sample(kind, 0, (time.perf_counter() - started) * 1000, why), f"{method} {path}")
@@ -101,8 +102,8 @@ class TechnicianSession:
             # A full page carries the current CSRF token (rotated at sign-in) in its <meta>, for htmx posts.
             self.csrf = csrf_token(response.text) or self.csrf
         error = "" if response.status_code in expect else f"expected {'/'.join(map(str, expect))}"
-        if not error and stream and size == 0:
-            error = "empty body"
+        if not error and stream and lines < 2:
+            error = f"{lines} line(s): no header and rows"
         self.log.add(Sample(kind, response.status_code, ms, error), f"{method} {path}")
         return None if error else response
 
