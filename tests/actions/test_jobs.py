@@ -64,6 +64,24 @@ def test_jobs_are_private_to_their_technician(action_world, role_client):
     assert admin.get(url).status_code == 200
 
 
+def test_a_job_disappears_with_its_tenant_from_the_technicians_scope(action_world, role_client):
+    rows = _members(action_world, 2)
+    tenant = rows[0].tenant
+    owner = role_client("helpdesk", tenants=[tenant])
+    scoped_admin = role_client("admin", tenants=[tenant])
+    job = job_service.create_job(registry.get("block-sign-in"), rows, {}, technician=owner.technician,
+                                 source_ip=None, label="x")  # fmt: skip
+    url = reverse("jobs:detail", args=[job.pk])
+    assert owner.get(url).status_code == 200 and scoped_admin.get(url).status_code == 200
+    other = next(t for t in action_world.tenants.values() if t.pk != tenant.pk)
+    for technician in (owner.technician, scoped_admin.technician):
+        technician.technician.tenants.set([other])
+    for client in (owner, scoped_admin):
+        assert client.get(url).status_code == 404
+        assert client.get(reverse("jobs:results-csv", args=[job.pk])).status_code == 404
+        assert f"#{job.pk}" not in client.get(reverse("jobs:list")).content.decode()
+
+
 def test_a_dead_workers_job_resumes_without_redoing_items(action_world, role_client):
     rows = _members(action_world, 4)
     client = role_client("helpdesk")

@@ -7,7 +7,8 @@ the audit entries point at one run. The worker:
   * re-checks that the technician who queued it still may run the action (``require_for_task``);
   * works the unfinished items in chunks through the runner (one $batch round per chunk), recording each
     item as it finishes and beating the heartbeat; finished items are never redone, so a job whose worker
-    died is resumed where it stopped;
+    died is resumed where it stopped; items that worker had sent without recording the answer are "in
+    doubt": an action with ``already_done`` asks Graph first, so what took effect is not sent twice;
   * honours a cancel request between chunks: items not yet sent become "cancelled".
 Nothing secret is stored: secret-producing actions never become background Jobs (the view refuses).
 """

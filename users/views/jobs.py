@@ -11,7 +11,7 @@ import csv
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,15 +37,23 @@ def _sees_all(user) -> bool:
     return role_of(user).key == Role.ADMIN
 
 
-def _visible_jobs(user):
-    """Your own jobs; Admins also everyone's on the tenants they see (jobs spanning several tenants only
-    for Admins who see every tenant), so a job never reveals a tenant outside the scope."""
-    jobs = Job.objects.select_related("tenant", "created_by")
-    if not _sees_all(user):
-        return jobs.filter(created_by=user)
+def _within_scope(user, jobs):
+    """Only jobs whose every tenant the technician still sees: losing a tenant also hides the jobs run on
+    it earlier, even one's own, since their rows name that tenant's users."""
     if sees_every_tenant(user):
         return jobs
-    return jobs.filter(Q(created_by=user) | Q(tenant__in=visible_tenants(user)))
+    visible = visible_tenants(user)
+    outside = JobItem.objects.filter(job=OuterRef("pk"), tenant__isnull=False).exclude(tenant__in=visible)
+    return jobs.filter(Q(tenant__isnull=True) | Q(tenant__in=visible)).exclude(Exists(outside))
+
+
+def _visible_jobs(user):
+    """Your own jobs; Admins also everyone's; in both cases only on tenants the technician sees (a job
+    spanning several tenants only when every one of them is in scope)."""
+    jobs = Job.objects.select_related("tenant", "created_by")
+    if not _sees_all(user):
+        jobs = jobs.filter(created_by=user)
+    return _within_scope(user, jobs)
 
 
 def _job(request, pk: int) -> Job:
