@@ -300,8 +300,11 @@ class SharePointAdminClient:
                     timeout=http.default_timeout(),
                 )
             except requests.RequestException as exc:
+                if not http.failed_before_sending(exc):
+                    # ProcessQuery writes (see process_query): it may have run, only its answer is lost.
+                    raise http.outcome_unknown(exc, "SharePoint", headers["client-request-id"]) from None
                 error = TransientError(f"{type(exc).__name__} talking to SharePoint", code="connectionError")
-                if not http.failed_before_sending(exc) or attempt >= attempts:
+                if attempt >= attempts:
                     raise error from None
                 self.sleep(http.retry_delay(attempt, None))
                 continue

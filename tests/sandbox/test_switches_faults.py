@@ -171,3 +171,27 @@ def test_wsgi_wrapper_holds_a_timed_out_answer_past_the_read_timeout(monkeypatch
     app = switches.wsgi_with_transport_faults(_FakeApp(TransportFault("timeout", after=False)))
     assert app({}, lambda status, headers, exc_info=None: started.append(status)) == [b"done"]
     assert slept == [4.0] and started == ["200 OK"]
+
+
+def _admin_form(tenant, **values):
+    data = {name: getattr(tenant, name) for name in switches.SWITCH_FIELDS} | values
+    return {f"{tenant.pk}-{key}": value for key, value in data.items()}
+
+
+def test_admin_page_offers_saves_and_validates_the_new_switches(tech_client, tenant):
+    page = tech_client.get("/sandbox/admin/").content.decode()
+    assert (
+        f'name="{tenant.pk}-timeout_probability"' in page and f'name="{tenant.pk}-drop_probability"' in page
+    )
+    url = f"/sandbox/admin/{tenant.pk}/switches"
+    refused = tech_client.post(url, _admin_form(tenant, timeout_probability=1.5, drop_probability=-1))
+    assert (
+        refused.status_code == 422
+        and refused.content.decode().count("Enter a probability between 0 and 1") == 2
+    )
+    assert (
+        tech_client.post(url, _admin_form(tenant, timeout_probability=0.05, drop_probability=0.1)).status_code
+        == 302
+    )
+    tenant.refresh_from_db()
+    assert (tenant.timeout_probability, tenant.drop_probability) == (0.05, 0.1)

@@ -55,7 +55,9 @@ def says_unknown(message: str) -> bool:
 
 
 # A partial failure that names what was done and what was not ("Removed A, B. Could not remove C: ...").
-PARTIAL_RE = re.compile(r"\b(removed|created|done)\b.*\b(could not|failed)\b", re.I | re.S)
+PARTIAL_RE = re.compile(
+    r"\b(removed|created|done|disabled|deleted|revoked)\b.*\b(could not|failed)\b", re.I | re.S
+)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,8 @@ Retry waits are capped at 50 ms: the retry decisions are the same, the part just
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.actions.conftest import action_world  # noqa: F401 - fixtures reused as they are
@@ -22,9 +24,13 @@ from . import faults_flows as flows
 from .faults_kit import TALLY, admin_client
 
 ACTION_KEYS = [action.key for action in registry.all_actions()]
-# One run per action, each with its own seed; the seeds vary the faults each action meets.
-ACTION_SEEDS = {key: 11 + n for n, key in enumerate(ACTION_KEYS)}
-ADD_USER_SEEDS = tuple(range(101, 107))
+# Seeds make a run repeatable; FAULTS_SEED_BASE shifts them all to explore other fault sequences.
+BASE = int(os.environ.get("FAULTS_SEED_BASE", "0"))
+# Two runs per action (a fresh sandbox each), each with its own seed: the seeds vary the faults met.
+ACTION_RUNS = [(key, BASE + 11 + n + 500 * run) for run in range(2) for n, key in enumerate(ACTION_KEYS)]
+ADD_USER_SEEDS = tuple(range(BASE + 101, BASE + 109))
+BULK_SEED = BASE + 7
+RESEARCH_SEEDS = (BASE + 21, BASE + 22)
 
 
 @pytest.fixture(autouse=True)
@@ -51,20 +57,20 @@ def test_add_user_under_faults(sandbox_world, sandbox_connection, django_user_mo
         flows.add_user(client, tenant, sandbox, seed, group, sku)
 
 
-@pytest.mark.parametrize("key", ACTION_KEYS)
-def test_action_under_faults(key, action_world, django_user_model, django_capture_on_commit_callbacks):  # noqa: F811
+@pytest.mark.parametrize(("key", "seed"), ACTION_RUNS)
+def test_action_under_faults(key, seed, action_world, django_user_model, django_capture_on_commit_callbacks):  # noqa: F811
     assert key in EXAMPLES, f"no worked example for {key} in tests/actions/examples*.py"
     client = admin_client(django_user_model)
-    flows.run_action(client, action_world, key, ACTION_SEEDS[key], django_capture_on_commit_callbacks)
+    flows.run_action(client, action_world, key, seed, django_capture_on_commit_callbacks)
 
 
 def test_bulk_add_of_200_under_faults(bulk_world, django_user_model, django_capture_on_commit_callbacks):  # noqa: F811
     rows = user_rows(200, bulk_world.domain, licences="SPB", groups="SG-VPN-Users")
     client = admin_client(django_user_model)
-    flows.bulk_add(client, bulk_world, rows, csv_bytes(rows), 7, django_capture_on_commit_callbacks)
+    flows.bulk_add(client, bulk_world, rows, csv_bytes(rows), BULK_SEED, django_capture_on_commit_callbacks)
 
 
-@pytest.mark.parametrize("seed", (21, 22))
+@pytest.mark.parametrize("seed", RESEARCH_SEEDS)
 def test_research_and_remediation_under_faults(seed, research_world, django_user_model,  # noqa: F811
                                                django_capture_on_commit_callbacks):  # fmt: skip
     client = admin_client(django_user_model)

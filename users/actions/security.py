@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from graph import http
 from graph.batch import BatchRequest
 from graph.client import GraphClient
 from graph.errors import GraphError
@@ -69,9 +70,25 @@ def _run_tap(ctx: ActionContext, target: Target, data: dict) -> Outcome:
         )
     usable_once = True if policy.usable_once else bool(data.get("one_time"))
     start = datetime.fromisoformat(data["start"].replace("Z", "+00:00")) if data.get("start") else None
-    created = mfa.create_temporary_access_pass(
-        ctx.graph, str(target.user.user_id), lifetime_minutes=lifetime, usable_once=usable_once, start=start
-    )
+    try:
+        created = mfa.create_temporary_access_pass(
+            ctx.graph,
+            str(target.user.user_id),
+            lifetime_minutes=lifetime,
+            usable_once=usable_once,
+            start=start,
+        )
+    except GraphError as error:
+        if error.code != http.OUTCOME_UNKNOWN:
+            raise
+        # The pass may exist, but its secret is lost with the answer: say what to check, never "not created".
+        return Outcome(
+            Status.FAILED,
+            "Outcome unknown: the connection to Graph was lost after the request was sent, so a Temporary "
+            "Access Pass may have been created, but it cannot be shown. Check the user's authentication "
+            "methods: if a pass is listed, create a new one (it replaces that one) to get a pass you can hand "
+            "over.",
+        )
     use = "one-time use" if created.usable_once else "usable several times"
     when = f"from {created.start}" if start is not None and created.start else "from now"
     return Outcome(

@@ -107,7 +107,10 @@ def _create(ctx, body: dict, upn: str) -> tuple[dict | None, StepResult]:
         try:
             found = get_user(ctx.graph, upn, "id,userPrincipalName,displayName,mail")
         except NotFoundError:
-            return None, steps.failed("create", error, "The user was not created: ")
+            # Graph confirms the user does not exist: say so plainly, not "outcome unknown".
+            message = (f"The user was not created: Graph did not confirm the request ({error.code}) and a "
+                       f"check found no {upn}. It is safe to try again.")  # fmt: skip
+            return None, StepResult("create", Status.FAILED, message, steps.request_ids(error))
         except GraphError:
             return None, steps.failed("create", error, "Graph did not confirm the creation; check whether "
                                       f"{upn} exists before trying again: ")  # fmt: skip
