@@ -8,9 +8,9 @@ from django.db.models import Exists, OuterRef, Q
 
 from .models import FavouriteTenant, Tenant, TenantDomain
 
-
 # No name or domain is longer (domains: 253). Longer input matches nothing, and asking the database anyway
-# fails on SQLite ("LIKE or GLOB pattern too complex" past 50,000 bytes): a 500 instead of "not found".
+# fails on SQLite ("LIKE or GLOB pattern too complex" past 50,000 bytes): a 500 instead of "not found". Same
+# for control characters (no domain has one; PostgreSQL refuses a NUL in a query parameter outright).
 MAX_LOOKUP = 256
 
 
@@ -27,7 +27,7 @@ def resolve_tenant(value) -> Tenant | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not text or len(text) > MAX_LOOKUP:
+    if not text or len(text) > MAX_LOOKUP or not text.isprintable():
         return None
     guid = parse_guid(text)
     if guid is not None:
@@ -49,7 +49,7 @@ def search_tenants(q: str, queryset=None):
     text = (q or "").strip()
     if not text:
         return qs
-    if len(text) > MAX_LOOKUP:
+    if len(text) > MAX_LOOKUP or not text.isprintable():
         return qs.none()
     guid = parse_guid(text)
     if guid is not None:

@@ -22,8 +22,12 @@ def safe_next(request, fallback: str = "tenants:list") -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     # Only a path: anything else is taken by redirect() for a URL name (NoReverseMatch, a 500), and a control
     # character cannot go into a Location header at all.
-    if candidate.startswith("/") and candidate.isprintable() and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        candidate.startswith("/")
+        and candidate.isprintable()
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return resolve_url(fallback)

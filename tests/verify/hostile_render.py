@@ -18,9 +18,21 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SHORT_MARK = "<img src=x onerror=xssmark>\"'"  # for attributes Graph caps at 64 characters or fewer
 # Graph's length limit of each attribute (longer values are cut by the sync, which would cut the payload).
 ATTRIBUTES = {
-    "displayName": 256, "givenName": 64, "surname": 64, "jobTitle": 128, "department": 64, "companyName": 64,
-    "officeLocation": 128, "streetAddress": 1024, "city": 128, "state": 128, "country": 128, "postalCode": 40,
-    "mobilePhone": 64, "employeeId": 16, "faxNumber": 64,
+    "displayName": 256,
+    "givenName": 64,
+    "surname": 64,
+    "jobTitle": 128,
+    "department": 64,
+    "companyName": 64,
+    "officeLocation": 128,
+    "streetAddress": 1024,
+    "city": 128,
+    "state": 128,
+    "country": 128,
+    "postalCode": 40,
+    "mobilePhone": 64,
+    "employeeId": 16,
+    "faxNumber": 64,
 }  # fmt: skip  (not employeeType: the seed marks its compromise-demo user with it)
 
 

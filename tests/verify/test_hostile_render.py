@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from unittest import mock
 
 import pytest
 
-from .hostile_render import MARK, RenderTally, payload, poison_world
+from .hostile_render import MARK, SHORT_MARK, RenderTally, payload, poison_world
 from .hostile_world import build_world, make_job, seed_sandbox
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +33,7 @@ class _Fetcher:
         self.client, self.tally = client, tally
         self.failures: list[str] = []
         self.shown: set[str] = set()
+        self.labels: list[str] = []
 
     def body(self, url: str, **kwargs) -> tuple[int, bytes, str]:
         response = self.client.get(url, **kwargs)
@@ -45,6 +47,7 @@ class _Fetcher:
         return response.status_code, data, response.get("Content-Type", "")
 
     def page(self, label: str, url: str, **kwargs) -> None:
+        self.labels.append(label)
         status, data, kind = self.body(url, **kwargs)
         if status == 302:
             status, data, kind = self.body(self.client.get(url).url)
@@ -52,6 +55,7 @@ class _Fetcher:
             self.shown.add(label)
 
     def download(self, label: str, url: str) -> int:
+        self.labels.append(label)
         status, data, kind = self.body(url)
         if status != 200:
             return 0
@@ -145,9 +149,13 @@ def test_hostile_attributes_render_inert_everywhere(client, figure):
         fetch.download("export:csv", f"/users/export.csv?tenant={scope}")
         fetch.download("export:xlsx", f"/users/export.xlsx?tenant={scope}")
 
-    missing = [label for label in MUST_SHOW if label not in fetch.shown]
-    dl_missing = [label for label in ("export:csv", "export:xlsx", "audit:csv", "jobs:csv", "bulk:csv")
-                  if label not in fetch.shown]  # fmt: skip
+    fetched = {label for label in fetch.labels}
+    print(f"[hostile] without the payload: {sorted(fetched - fetch.shown)}", file=sys.stderr, flush=True)
+    # Every action's confirm text names the user; the report's sign-in and inbox-rule CSVs carry its data.
+    actions = [label for label in fetched if label.startswith("action:")]
+    missing = [label for label in [*MUST_SHOW, *actions] if label not in fetch.shown]
+    dl_missing = [label for label in ("export:csv", "export:xlsx", "audit:csv", "jobs:csv", "bulk:csv",
+                                      "research:sign_ins", "research:inbox_rules") if label not in fetch.shown]  # fmt: skip
     figure("hostile.pages_rendered", tally.pages, at_least=60,
            detail=f"{len(tally.showing)} of them show the payload as text")  # fmt: skip
     figure("hostile.live_markup", len(tally.live), must_be=0, detail="; ".join(tally.live[:3])[:300] or
@@ -171,6 +179,8 @@ def _bulk_import(fetch: _Fetcher, world) -> None:
         ["givenName", "surname", "username", "domain", "jobTitle", "department", "displayName"],
         [payload(0), payload(1), "hostile.one", domain, payload(2), MARK, payload(3)],
         [MARK, "=1+1", "hostile.two", domain, "@SUM(1)", payload(4), ""],
+        # Markup without a formula opener: a row the import accepts, so its results show the payload too.
+        [MARK, "Hostile", "hostile.three", domain, MARK, SHORT_MARK, f"Hostile {MARK}"],
         ["Bad", "Row", "=cmd|' /C calc'!A0", domain, payload(5), "", ""],
     ]
     buffer = io.StringIO()
@@ -197,7 +207,9 @@ def _bulk_import(fetch: _Fetcher, world) -> None:
     fetch.client.post(f"{preview}leave-out-problems/")
     with _on_commit_now():
         response = fetch.client.post(f"{preview}run/")
-    assert response.status_code == 302, response.content[:500]
+    assert response.url.endswith("/progress/"), (
+        f"the import did not start: {bulk_import.rows.values('problems')}"
+    )
     fetch.page("bulk:progress", f"{preview}progress/")
     fetch.page("bulk:results", f"{preview}results/")
     fetch.download("bulk:csv", f"{preview}results.csv")

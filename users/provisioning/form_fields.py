@@ -352,7 +352,8 @@ def search_users(tenant, q: str, *, limit: int = 15):
     from users.models import DirectoryUser
 
     text = (q or "").strip()
-    if len(text) < 2:
+    # Nothing is longer than a mail address (320); longer text would also fail SQLite's LIKE (a 500).
+    if len(text) < 2 or len(text) > 320 or not text.isprintable():
         return []
     return list(
         DirectoryUser.objects.filter(tenant=tenant)
