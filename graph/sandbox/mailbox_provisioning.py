@@ -14,9 +14,11 @@ from . import proxy_addresses as addresses
 from .models import SandboxDomain, SandboxMailbox, SandboxUser
 
 
-def _exchange_plan_ids(user: SandboxUser) -> set[str]:
+def _exchange_plan_ids(user: SandboxUser, assignments=None) -> set[str]:
     plans = set()
-    for assignment in user.licenses.select_related("sku"):
+    if assignments is None:
+        assignments = user.licenses.select_related("sku")
+    for assignment in assignments:
         disabled = {str(plan) for plan in assignment.disabled_plans}
         for plan in assignment.sku.service_plans or []:
             name = str(plan.get("servicePlanName") or "")
@@ -26,13 +28,14 @@ def _exchange_plan_ids(user: SandboxUser) -> set[str]:
     return plans
 
 
-def provision_mailbox(user: SandboxUser) -> bool:
+def provision_mailbox(user: SandboxUser, assignments=None) -> bool:
     """Create the user's mailbox when an enabled Exchange plan is now assigned; updates ``user.properties``
-    (the caller saves). Returns whether a mailbox was created."""
+    (the caller saves). Returns whether a mailbox was created. ``assignments``: the user's current licence
+    assignments with their SKUs, when the caller has just read them (saves the same query again)."""
     props = user.properties
     if props.get("userType") == "Guest" or SandboxMailbox.objects.filter(user=user).exists():
         return False
-    if not _exchange_plan_ids(user):
+    if not _exchange_plan_ids(user, assignments):
         return False
     upn = props.get("userPrincipalName") or user.upn_lower
     nickname = props.get("mailNickname") or upn.split("@")[0]

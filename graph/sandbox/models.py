@@ -78,12 +78,29 @@ class SandboxGdapRelationship(models.Model):
         constraints = [models.UniqueConstraint(fields=["partner", "customer"], name="unique_gdap_pair")]
 
 
+def smtp_address_key(properties) -> str:
+    """``|a@b|c@d|``: the addresses of the user's ``smtp:``/``SMTP:`` proxyAddresses, lower case, without
+    the prefix (what ``proxy_addresses.strip_prefix`` gives). ``proxy_addresses.owner_of`` searches this
+    narrow column for ``|address|`` instead of the JSON text of every user's properties (detoasting each
+    row), then confirms the candidate in Python as before; a false candidate is harmless, a missing one
+    would let an address be taken twice, so every write of ``properties`` refreshes it (``save`` below,
+    ``directory.sync_columns``, and the seeding ``bulk_create``)."""
+    found = []
+    for entry in (properties or {}).get("proxyAddresses") or []:
+        prefix, sep, rest = str(entry).strip().partition(":")
+        if sep and prefix.lower() == "smtp" and rest:
+            found.append(rest.lower())
+    return f"|{'|'.join(found)}|" if found else ""
+
+
 class SandboxUser(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4)
     tenant = models.ForeignKey(SandboxTenant, on_delete=models.CASCADE, related_name="users")
     upn_lower = models.CharField(max_length=255)
     display_name = models.CharField(max_length=256, db_index=True)
     mail_lower = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    # smtp_address_key(properties): the proxy addresses the address-clash check searches.
+    smtp_addresses = models.TextField(blank=True, default="")
     account_enabled = models.BooleanField(default=True)
     user_type = models.CharField(max_length=16, default="Member")
     created_datetime = models.DateTimeField(default=timezone.now)
@@ -109,6 +126,15 @@ class SandboxUser(models.Model):
 
     def __str__(self) -> str:
         return self.upn_lower
+
+    def save(self, *args, **kwargs):
+        # Whoever writes the properties (directory, Exchange, invitations, seeding, tests) keeps the
+        # address-clash column true; a save limited to other fields leaves it alone.
+        self.smtp_addresses = smtp_address_key(self.properties)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "properties" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "smtp_addresses"}
+        super().save(*args, **kwargs)
 
 
 class SandboxSku(models.Model):

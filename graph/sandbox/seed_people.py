@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from . import seed_data as data
-from .models import SandboxDirectoryRole, SandboxGroup, SandboxMailbox, SandboxSku, SandboxTenant, SandboxUser
+from .models import (
+    SandboxDirectoryRole,
+    SandboxGroup,
+    SandboxMailbox,
+    SandboxSku,
+    SandboxTenant,
+    SandboxUser,
+    smtp_address_key,
+)
 from .skus import plan_services, sku
 
 CHUNK = 5000
@@ -260,7 +268,8 @@ class PersonBuilder:
         props["signInActivity"] = self._sign_in(kind, enabled, created)
         user = SandboxUser(
             id=user_id, tenant=ctx.tenant, upn_lower=upn.lower(), display_name=display,
-            mail_lower=(mail or "").lower(), account_enabled=enabled, user_type=props["userType"],
+            mail_lower=(mail or "").lower(), smtp_addresses=smtp_address_key(props),
+            account_enabled=enabled, user_type=props["userType"],
             created_datetime=created, version=ctx.next_version(), properties=props,
             password_hash=ctx.admin_hash if kind == "partner-admin" else ctx.unusable_hash,
         )  # fmt: skip
