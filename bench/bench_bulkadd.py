@@ -23,7 +23,7 @@ import sys
 import time
 import uuid
 
-from .harness import ROOT, BenchContext, SandboxServer, benchmark, emit
+from .harness import ROOT, BenchContext, SandboxServer, benchmark, emit, tree_cpu_seconds
 from .util import (
     LATENCY_MS,
     RequestCounter,
@@ -122,19 +122,7 @@ def _import(tenant, technician, prefix: str, domain: str, count: int, sku, group
 
 def _server_cpu(server) -> float:
     """CPU seconds (user + system) the gunicorn serving the sandbox has used so far: its workers' and its own."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == server.process.pid or int(fields[1]) == server.process.pid:  # fields[1]: the parent
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return tree_cpu_seconds(server.process.pid)
 
 
 class _Request:

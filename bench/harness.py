@@ -70,20 +70,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _proc_stat(pid) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (Linux), or None when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def child_pids(parent: int) -> list[int]:
     """The processes whose parent is ``parent`` (from /proc: Linux)."""
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:  # fields[1]: the parent's pid
-            found.append(int(entry))
+        if entry.isdigit():
+            fields = _proc_stat(entry)
+            if fields and int(fields[1]) == parent:  # fields[1]: the parent's pid
+                found.append(int(entry))
     return found
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds one process has used so far; 0 once it is gone."""
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (a gunicorn master and its workers, a Celery pool)."""
+    return process_cpu_seconds(pid) + sum(process_cpu_seconds(child) for child in child_pids(pid))
 
 
 class SandboxServer:

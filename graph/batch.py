@@ -173,13 +173,12 @@ def _should_retry(request: BatchRequest, result: BatchResult) -> bool:
 def _gone_after_uncertain_delete(
     pending: list[BatchRequest], round_results: dict[str, BatchResult], uncertain: set[str]
 ) -> set[str]:
-    """A DELETE re-sent after a lost answer or a 5xx that now answers 404 was carried out by the earlier
-    attempt (or the thing was gone anyway): either way what it asked for holds, so it is a success, not
-    "not found". Returns the ids turned into successes."""
+    """DELETEs that http.delete_already_done says took effect on an earlier attempt become successes.
+    Returns their ids."""
     gone = set()
     for request in pending:
         result = round_results[request.id]
-        if request.id in uncertain and request.method.upper() == "DELETE" and result.status == 404:
+        if http.delete_already_done(request.method, result.status, request.id in uncertain):
             round_results[request.id] = BatchResult(request.id, 204, None, result.headers)
             gone.add(request.id)
     return gone
@@ -229,7 +228,7 @@ def run_batch(
                 final[request.id] = round_results[request.id]
         if not retry or attempt >= attempts:
             break
-        uncertain |= {i for i in retry if round_results[i].status == 0 or round_results[i].status >= 500}
+        uncertain |= {i for i in retry if http.leaves_outcome_open(round_results[i].status)}
         waits = [round_results[i].error.retry_after for i in retry if round_results[i].error]
         waits = [w for w in waits if w is not None]
         delay = http.retry_delay(attempt, max(waits) if waits else None)

@@ -239,8 +239,7 @@ class GraphClient:
             if response.status_code < 400:
                 logger.debug("%s %s -> %s", method, url, response.status_code)
                 return response
-            if method == "DELETE" and response.status_code == 404 and uncertain:
-                # The earlier attempt deleted it (or it was gone anyway): what was asked for holds.
+            if http.delete_already_done(method, response.status_code, uncertain):
                 logger.info("DELETE %s: 404 after an unanswered attempt; taken as done", url)
                 response.status_code, response._content = 204, b""
                 return response
@@ -259,7 +258,7 @@ class GraphClient:
             if not retryable or attempt >= attempts:
                 logger.info("%s %s failed: %s", method, url, error)
                 raise error
-            uncertain = uncertain or response.status_code >= 500
+            uncertain = uncertain or http.leaves_outcome_open(response.status_code)
             self._pause(method, url, attempt, error.retry_after, error)
 
     def _pause(

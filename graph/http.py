@@ -113,6 +113,19 @@ def failed_before_sending(exc: requests.RequestException) -> bool:
 OUTCOME_UNKNOWN = "outcomeUnknown"
 
 
+def leaves_outcome_open(status: int) -> bool:
+    """An answer after which the request may or may not have been carried out: none at all (0, the
+    connection was lost after sending) or a 5xx."""
+    return status == 0 or status >= 500
+
+
+def delete_already_done(method: str, status: int, uncertain: bool) -> bool:
+    """A DELETE re-sent after an answer that left its outcome open, now answering 404: the earlier attempt
+    carried it out (or the thing was gone anyway), so what was asked for holds; a success, not "not found".
+    One rule for single requests (GraphClient) and $batch items (graph.batch)."""
+    return uncertain and method.upper() == "DELETE" and status == 404
+
+
 def outcome_unknown(exc: requests.RequestException, service: str, client_request_id: str | None):
     """The error for a write whose answer was lost after it may have reached the service (read timeout,
     connection dropped): the outcome is unknown, and the message tells the technician to check first."""

@@ -14,6 +14,10 @@ from .models import FavouriteTenant, Tenant, TenantDomain
 MAX_LOOKUP = 256
 
 
+def _unsearchable(text: str) -> bool:
+    return len(text) > MAX_LOOKUP or not text.isprintable()
+
+
 def parse_guid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value).strip())
@@ -27,7 +31,7 @@ def resolve_tenant(value) -> Tenant | None:
     if value is None:
         return None
     text = str(value).strip()
-    if not text or len(text) > MAX_LOOKUP or not text.isprintable():
+    if not text or _unsearchable(text):
         return None
     guid = parse_guid(text)
     if guid is not None:
@@ -49,7 +53,7 @@ def search_tenants(q: str, queryset=None):
     text = (q or "").strip()
     if not text:
         return qs
-    if len(text) > MAX_LOOKUP or not text.isprintable():
+    if _unsearchable(text):
         return qs.none()
     guid = parse_guid(text)
     if guid is not None:

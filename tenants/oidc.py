@@ -32,7 +32,6 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from msal.exceptions import MsalError
@@ -41,6 +40,7 @@ from graph.http import shared_session
 from graph.tokens import MsalHttpClient, msal_authority
 
 from .models import TechnicianProfile
+from .ui import is_safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +89,7 @@ def _require_enabled() -> None:
 
 
 def _safe_next(request, candidate: str) -> str:
-    # A path only: redirect() would take anything else for a URL name (NoReverseMatch: a 500 after sign-in).
-    if (
-        candidate.startswith("/")
-        and candidate.isprintable()
-        and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return candidate
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return candidate if is_safe_next(request, candidate) else resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _refused(request, exc: SignInRefused):

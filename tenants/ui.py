@@ -20,14 +20,16 @@ def toast(response, message: str, level: str = "success"):
 def safe_next(request, fallback: str = "tenants:list") -> str:
     """The ``next`` the form carried if it points back into this site, else ``fallback``."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    # Only a path: anything else is taken by redirect() for a URL name (NoReverseMatch, a 500), and a control
-    # character cannot go into a Location header at all.
-    if (
+    return candidate if is_safe_next(request, candidate) else resolve_url(fallback)
+
+
+def is_safe_next(request, candidate: str) -> bool:
+    """A path on this site. Only a path: anything else is taken by redirect() for a URL name
+    (NoReverseMatch, a 500), and a control character cannot go into a Location header at all."""
+    return (
         candidate.startswith("/")
         and candidate.isprintable()
         and url_has_allowed_host_and_scheme(
             candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
-    ):
-        return candidate
-    return resolve_url(fallback)
+    )

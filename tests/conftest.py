@@ -97,3 +97,17 @@ def portal_tenants(sandbox_world, connection) -> dict:
         TenantDomain.objects.create(tenant=tenant, name=default, is_default=True)
         tenants[sandbox_tenant.pk] = tenant
     return tenants
+
+
+def enable_sandbox_sso(settings):
+    """Technician sign-in with Entra ID pointed at the sandbox's identity platform, with the partner admin as
+    the Microsoft account; returns that sandbox user."""
+    from graph.sandbox.seed import partner_admin
+
+    admin = partner_admin()
+    settings.TECH_SSO_ENABLED = True
+    settings.TECH_SSO_TENANT_ID = str(admin.tenant_id)
+    settings.TECH_SSO_CLIENT_ID = settings.SANDBOX_CLIENT_ID
+    settings.TECH_SSO_CLIENT_SECRET = settings.SANDBOX_CLIENT_SECRET
+    settings.TECH_SSO_AUTHORITY_URL = "http://sandbox.test/sandbox/login"
+    return admin

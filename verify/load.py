@@ -34,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
+from bench.harness import process_cpu_seconds, tree_cpu_seconds
+
 from .figures import ROOT, figure
 from .load_session import THINK_MS, Plan, TechnicianSession
 from .loadkit import RequestLog, kinds_p95, summarize
@@ -211,26 +213,6 @@ class Run:
     hung: int = 0  # sessions still inside a request two minutes after the run's end
 
 
-def _stat(pid) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (Linux), or None when the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _own_cpu(pid: int) -> float:
-    fields = _stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn and Celery workers)."""
-    children = [int(e) for e in os.listdir("/proc") if e.isdigit() and (_stat(e) or ["", "0"])[1] == str(pid)]
-    return _own_cpu(pid) + sum(_own_cpu(child) for child in children)
-
-
 def database_backends() -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend serving this database (the portal's, the sandbox's and
     the worker's persistent connections), by pid; empty on SQLite."""
@@ -241,7 +223,7 @@ def database_backends() -> dict[int, float]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         pids = [row[0] for row in cursor.fetchall()]
-    return {pid: _own_cpu(pid) for pid in pids}
+    return {pid: process_cpu_seconds(pid) for pid in pids}
 
 
 def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict[str, int]) -> Run:
@@ -253,7 +235,7 @@ def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict
         signed_in = list(pool.map(lambda s: s.login(), sessions))
     active = [s for s, ok in zip(sessions, signed_in, strict=True) if ok]
     log(f"{len(active)} of {len(sessions)} technicians signed in; running {seconds} s")
-    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
     database_before = database_backends()
     client_before = time.process_time()
     started = time.monotonic()
@@ -265,7 +247,7 @@ def run_sessions(base_url: str, plans: list[Plan], seconds: int, processes: dict
     for thread in threads:
         thread.join(timeout=max(0.0, started + seconds + 120 - time.monotonic()))
     wall = time.monotonic() - started
-    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
+    cpu = {name: tree_cpu_seconds(pid) - cpu_before[name] for name, pid in processes.items()}
     cpu["client"] = time.process_time() - client_before
     # Backends opened during the run count from zero; their CPU is read while their connections persist.
     cpu["postgres"] = sum(value - database_before.get(pid, 0.0) for pid, value in database_backends().items())

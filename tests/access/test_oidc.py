@@ -10,20 +10,15 @@ import pytest
 from django.template.loader import render_to_string
 from django.test import Client
 
-from graph.sandbox.seed import DEFAULT_ADMIN_PASSWORD, partner_admin
+from graph.sandbox.seed import DEFAULT_ADMIN_PASSWORD
 from tenants import oidc
 from tenants.models import TechnicianProfile
+from tests.conftest import enable_sandbox_sso
 
 
 @pytest.fixture
 def sso(settings, sandbox_world):
-    admin = partner_admin()
-    settings.TECH_SSO_ENABLED = True
-    settings.TECH_SSO_TENANT_ID = str(admin.tenant_id)
-    settings.TECH_SSO_CLIENT_ID = settings.SANDBOX_CLIENT_ID
-    settings.TECH_SSO_CLIENT_SECRET = settings.SANDBOX_CLIENT_SECRET
-    settings.TECH_SSO_AUTHORITY_URL = "http://sandbox.test/sandbox/login"
-    return admin
+    return enable_sandbox_sso(settings)
 
 
 def _sign_in(client, password=DEFAULT_ADMIN_PASSWORD, *, username=None, tamper_state=False, sso_user=None):

@@ -3,10 +3,12 @@ the sandbox connection, directory cache rows, and technicians of each role."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 import pytest
+
+from tests.actions.conftest import role_client  # noqa: F401 - the same technicians of each role
+from tests.conftest import portal_tenants
 
 
 @dataclass
@@ -36,41 +38,19 @@ class ResearchWorld:
 @pytest.fixture
 def research_world(sandbox_world, sandbox_connection):
     from graph.sandbox.graph_views.common import tenant_has_premium
-    from tenants.models import Tenant, TenantDomain
+    from tenants.models import TenantDomain
 
-    tenants, by_sandbox = {}, {}
+    by_sandbox = portal_tenants(sandbox_world, sandbox_connection)
+    tenants = {}
     for sandbox_tenant in sandbox_world:
-        if sandbox_tenant.is_partner:
+        tenant = by_sandbox.get(sandbox_tenant.pk)
+        if tenant is None:  # the partner
             continue
-        default = sandbox_tenant.domains.get(is_default=True).name
-        tenant = Tenant.objects.create(
-            tenant_id=sandbox_tenant.pk, connection=sandbox_connection, display_name=sandbox_tenant.display_name,
-            default_domain=default, has_exchange=True, has_entra_p1=tenant_has_premium(sandbox_tenant),
-        )  # fmt: skip
-        for domain in sandbox_tenant.domains.all():
-            TenantDomain.objects.get_or_create(tenant=tenant, name=domain.name,
-                                               defaults={"is_default": domain.is_default})  # fmt: skip
+        tenant.has_entra_p1 = tenant_has_premium(sandbox_tenant)
+        tenant.save(update_fields=["has_entra_p1"])
+        for domain in sandbox_tenant.domains.filter(is_default=False):
+            TenantDomain.objects.get_or_create(
+                tenant=tenant, name=domain.name, defaults={"is_default": False}
+            )
         tenants[sandbox_tenant.display_name.split()[0].lower()] = tenant
-        by_sandbox[sandbox_tenant.pk] = tenant
     return ResearchWorld(list(sandbox_world), tenants, by_sandbox)
-
-
-@pytest.fixture
-def role_client(django_user_model):
-    """role_client("admin" | "editor" | "helpdesk" | "reader", tenants=[...], csrf=False) -> logged-in client."""
-    from django.test import Client
-
-    from tenants.models import TechnicianProfile
-
-    def make(role, *, tenants=None, csrf=False):
-        user = django_user_model.objects.create_user(username=f"{role}-{uuid.uuid4().hex[:6]}", password="x")
-        scope = TechnicianProfile.Scope.ONLY if tenants else TechnicianProfile.Scope.ALL
-        profile = TechnicianProfile.objects.create(user=user, role=role, scope=scope)
-        if tenants:
-            profile.tenants.set(tenants)
-        client = Client(enforce_csrf_checks=csrf)
-        client.force_login(user)
-        client.technician = user
-        return client
-
-    return make

@@ -32,6 +32,7 @@ from django.urls import reverse
 from tests import secrets_scan
 from tests.actions.test_every_action import SECRET_RE, post
 from tests.bulkadd.conftest import csv_bytes, user_rows
+from tests.conftest import enable_sandbox_sso
 from tests.tenants.test_connections import form_data
 from tests.verify.hostile_world import build_world, seed_sandbox
 
@@ -228,12 +229,7 @@ def test_no_secret_is_stored_logged_or_cached(monkeypatch, caplog, settings, dja
     assert fixed.status_code == 302
 
     # A technician signs in with Entra ID (the sandbox identity platform).
-    sso = partner_admin()
-    settings.TECH_SSO_ENABLED = True
-    settings.TECH_SSO_TENANT_ID = str(sso.tenant_id)
-    settings.TECH_SSO_CLIENT_ID = settings.SANDBOX_CLIENT_ID
-    settings.TECH_SSO_CLIENT_SECRET = settings.SANDBOX_CLIENT_SECRET
-    settings.TECH_SSO_AUTHORITY_URL = "http://sandbox.test/sandbox/login"
+    sso = enable_sandbox_sso(settings)
     from django.contrib.auth import get_user_model
 
     sso_tech = get_user_model().objects.create_user(username=sso.upn_lower, password=None)
