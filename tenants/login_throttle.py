@@ -9,6 +9,18 @@ refused too, and a refused attempt costs no password hash, so the answer says no
 A successful sign-in clears its username's counter (not the address's: one good account must not reset
 the budget of an address that is guessing others).
 
+The username counter is keyed on the name Django authenticates: the form strips it and applies NFKC
+(``UsernameField``), then case-folded, because technician usernames are unique regardless of case
+(tenants/technician_forms.py) — so "Tech", "TECH" and fullwidth "ｔｅｃｈ" spend one budget.
+
+Many technicians share one address behind an office NAT or a proxy, so the address limit must not lock
+them all out because of one guesser (or a few typos each). A browser that has signed in successfully
+carries a signed "known device" cookie naming (as a hash) the usernames it signed in as (OWASP's device
+cookies): an attempt for one of those usernames from that browser neither counts towards nor is refused
+by the address limit — only by its username's. Everyone else behind a locked address waits for the window
+to end (or signs in with Microsoft). A guesser cannot forge the cookie (signed with SECRET_KEY), and a
+stolen one only exempts that one username, which keeps its own limit of 5.
+
 The lock's beginning is logged and written to the audit log (username, address, which limit) — never the
 password. Refused attempts after that are only logged at DEBUG, so an attacker cannot flood the audit log.
 
@@ -23,10 +35,13 @@ import hashlib
 import logging
 import math
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.core import signing
 from django.core.cache import cache
 from django.forms.utils import ErrorDict
 
@@ -36,6 +51,10 @@ from users import audit
 logger = logging.getLogger(__name__)
 
 _PREFIX = "login-throttle"
+DEVICE_COOKIE = "cippusers_known_device"
+DEVICE_COOKIE_DAYS = 30
+DEVICE_COOKIE_NAMES = 5  # usernames remembered per browser (a shared jump host), most recent first
+_DEVICE_SALT = "tenants.login_throttle.known-device"
 
 
 def window_seconds() -> int:
@@ -47,10 +66,55 @@ def client_ip(request) -> str:
     return client_address.client_ip(request) or "unknown"
 
 
+def normalised_username(username: str) -> str:
+    """The username as Django authenticates it (CharField strips it, UsernameField applies NFKC unless it is
+    longer than the field allows, as Django skips it then), case-folded."""
+    value = str(username or "").strip()
+    model = get_user_model()
+    max_length = model._meta.get_field(model.USERNAME_FIELD).max_length or 254  # AuthenticationForm's default
+    if len(value) <= max_length:
+        value = unicodedata.normalize("NFKC", value)
+    return value.casefold()
+
+
+def _device_tag(name: str) -> str:
+    return hashlib.sha256(f"device:{name}".encode()).hexdigest()[:24]
+
+
+def known_device_tags(request) -> list[str]:
+    """The usernames (as tags) this browser has signed in as, from its signed cookie; [] when absent or forged."""
+    try:
+        tags = signing.loads(
+            request.COOKIES.get(DEVICE_COOKIE, ""), salt=_DEVICE_SALT, max_age=DEVICE_COOKIE_DAYS * 86400
+        )
+    except signing.BadSignature:
+        return []
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
+
+
+def is_known_device(request, username: str) -> bool:
+    name = normalised_username(username)
+    return bool(name) and _device_tag(name) in known_device_tags(request)
+
+
+def remember_device(request, response, username: str) -> None:
+    """After a successful sign-in: this browser is known for this username (kept first, at most five)."""
+    name = normalised_username(username)
+    if not name:
+        return
+    tag = _device_tag(name)
+    tags = [tag] + [t for t in known_device_tags(request) if t != tag]
+    response.set_cookie(
+        DEVICE_COOKIE, signing.dumps(tags[:DEVICE_COOKIE_NAMES], salt=_DEVICE_SALT),
+        max_age=DEVICE_COOKIE_DAYS * 86400, path=request.path, secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True, samesite="Lax",
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Counter:
     scope: str  # "username" or "ip"
-    subject: str  # the username (lower-cased) or the address, for messages and the audit log
+    subject: str  # the normalised username or the address, for messages and the audit log
     limit: int
 
     @property
@@ -64,29 +128,31 @@ class Counter:
         return self.key + ":started"
 
 
-def counters(username: str, ip: str) -> list[Counter]:
-    found = [Counter("ip", ip, settings.LOGIN_FAILURES_PER_IP)]
-    name = username.strip().lower()
+def counters(username: str, ip: str, *, known_device: bool = False) -> list[Counter]:
+    """The counters an attempt is checked against and counted in; a known device skips the address's."""
+    found = [] if known_device else [Counter("ip", ip, settings.LOGIN_FAILURES_PER_IP)]
+    name = normalised_username(username)
     if name:
         found.insert(0, Counter("username", name, settings.LOGIN_FAILURES_PER_USERNAME))
     return found
 
 
-def locked_for(username: str, ip: str) -> int:
+def locked_for(username: str, ip: str, *, known_device: bool = False) -> int:
     """Seconds left in the window of the first counter that has reached its limit; 0 when none has."""
-    values = cache.get_many([c.key for c in counters(username, ip)])
-    for counter in counters(username, ip):
+    checked = counters(username, ip, known_device=known_device)
+    values = cache.get_many([c.key for c in checked])
+    for counter in checked:
         if values.get(counter.key, 0) >= counter.limit:
             started = cache.get(counter.started_key) or time.time()
             return max(1, int(started + window_seconds() - time.time()))
     return 0
 
 
-def register_failure(username: str, ip: str) -> list[Counter]:
+def register_failure(username: str, ip: str, *, known_device: bool = False) -> list[Counter]:
     """Count one failed attempt; returns the counters this attempt brought to their limit."""
     reached = []
     window = window_seconds()
-    for counter in counters(username, ip):
+    for counter in counters(username, ip, known_device=known_device):
         # add() only sets a missing key: the first failure opens the window, later ones do not extend it.
         cache.add(counter.started_key, time.time(), window)
         cache.add(counter.key, 0, window)
@@ -118,7 +184,7 @@ class ThrottledLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
         ip = client_ip(request)
-        seconds = locked_for(username, ip)
+        seconds = locked_for(username, ip, known_device=is_known_device(request, username))
         if seconds:
             logger.debug("Sign-in refused: throttled (address %s)", ip)
             form = self.get_form()
@@ -133,7 +199,8 @@ class ThrottledLoginView(auth_views.LoginView):
     def form_invalid(self, form):
         username = self.request.POST.get("username", "")
         ip = client_ip(self.request)
-        for counter in register_failure(username, ip):
+        known = is_known_device(self.request, username)
+        for counter in register_failure(username, ip, known_device=known):
             minutes = settings.LOGIN_LOCKOUT_MINUTES
             logger.warning(
                 "Sign-in locked for %s minutes after %s failed attempts for %s %s",
@@ -150,5 +217,8 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        clear_username(self.request.POST.get("username", ""))
-        return super().form_valid(form)
+        username = self.request.POST.get("username", "")
+        clear_username(username)
+        response = super().form_valid(form)
+        remember_device(self.request, response, username)
+        return response
