@@ -17,6 +17,33 @@
     if (dialog) dialog.classList.toggle("modal-lg", !!target.querySelector("[data-action-form], [data-action-results]"));
   });
 
+  // --- Row menu: folded groups on a narrow screen, closed once an action is picked ------------------------------
+  // The row menu stays open while a group is unfolded (data-bs-auto-close="outside"), so it closes itself when
+  // an action opens the modal. On a phone every group starts folded: six headers instead of a page-long list.
+  var narrow = window.matchMedia("(max-width: 575.98px)");
+  function dropdownOf(element) {
+    var holder = element.closest(".dropdown");
+    var toggle = holder && holder.querySelector('[data-bs-toggle="dropdown"]');
+    return toggle && window.bootstrap ? window.bootstrap.Dropdown.getOrCreateInstance(toggle) : null;
+  }
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.matches || !target.matches("[data-action-menu]")) return;
+    if (narrow.matches) target.querySelectorAll("[data-action-menu-group]").forEach(function (group) { group.open = false; });
+    var dropdown = dropdownOf(target);
+    if (dropdown) dropdown.update();  // the menu grew: let Popper place it again (flip above the row if needed)
+  });
+  document.addEventListener("click", function (event) {
+    var summary = event.target.closest("[data-action-menu] [data-action-menu-group] > summary");
+    if (summary) {
+      if (!narrow.matches) event.preventDefault();  // side by side on a wide screen: nothing to fold
+      else { var dropdown = dropdownOf(summary); if (dropdown) window.setTimeout(function () { dropdown.update(); }, 0); }
+      return;
+    }
+    var link = event.target.closest("[data-action-menu] [data-action-link]");
+    if (link) { var menu = dropdownOf(link); if (menu) menu.hide(); }
+  });
+
   // --- Typed count: the confirm button waits for the right number ----------------------------------------------
   function syncCount(form) {
     var input = form.querySelector("[data-type-count]");

@@ -123,7 +123,8 @@ def test_get_changes_nothing(case, role_client):
     assert not AuditEntry.objects.exists() and not Job.objects.exists()
 
 
-def test_inapplicable_action_hidden_and_refused(case, role_client, monkeypatch):
+def test_inapplicable_action_greyed_out_with_reason_and_refused(case, role_client, monkeypatch):
+    from users.actions.applicability import HIDDEN_WHEN_INAPPLICABLE
     from users.models import AuditEntry
 
     action, row = case["action"], case["row"]
@@ -132,7 +133,12 @@ def test_inapplicable_action_hidden_and_refused(case, role_client, monkeypatch):
     menu = client.get(
         reverse("users:action-menu"), {"user": case["world"].value(row)}, HTTP_HX_REQUEST="true"
     )
-    assert menu.status_code == 200 and f'data-action-link="{action.key}"' not in menu.content.decode()
+    text = menu.content.decode()
+    assert menu.status_code == 200 and f'data-action-link="{action.key}"' not in text
+    if action.key in HIDDEN_WHEN_INAPPLICABLE:  # its opposite is offered instead
+        assert f'data-action-off="{action.key}"' not in text
+    else:
+        assert f'data-action-off="{action.key}"' in text and "Not for this test user." in text
     response = post(client, action, [row], case["example"].data)
     assert response.status_code == 409
     assert "Not for this test user." in response.content.decode()

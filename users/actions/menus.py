@@ -1,7 +1,8 @@
 """Menus built from the registry: the row menu, More info, View user and the bulk bar.
 
-An entry is shown when the technician may run the action on the tenant and (for one user) the action
-applies to that user; groups keep the menu short (Account, Security, Password, Mail, OneDrive, Groups).
+An entry is shown when the technician may run the action on the tenant; for one user, an action that does
+not apply to that user is shown greyed out with the reason (users.actions.applicability decides which).
+Groups keep the menu short (Account, Security, Password, Mail, OneDrive, Groups).
 Entries link to the one modal view with the user(s) in the query string, so they work as plain links too.
 """
 
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from tenants.access import can
 
+from . import applicability
 from .registry import Action, all_actions, grouped
 from .selection import user_value
 
@@ -22,6 +24,11 @@ from .selection import user_value
 class MenuEntry:
     action: Action
     url: str
+    why_not: str | None = None  # set: shown greyed out with this reason, not a link
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.why_not)
 
     @property
     def key(self) -> str:
@@ -55,11 +62,15 @@ def may_act(technician, tenant=None) -> bool:
 
 
 def user_menu(technician, user) -> list[tuple[str, list[MenuEntry]]]:
-    """[(group, entries)] for one cached DirectoryUser."""
+    """[(group, entries)] for one cached DirectoryUser; entries that do not apply carry ``why_not``."""
     query = urlencode({"user": user_value(user)})
-    actions = [a for a in permitted(technician, user.tenant) if not a.why_not(user)]
+    checked = {
+        item.action.key: item for item in applicability.for_user(permitted(technician, user.tenant), user)
+    }
+    actions = [item.action for item in checked.values()]
     return [
-        (group, [MenuEntry(a, action_url(a, query)) for a in members]) for group, members in grouped(actions)
+        (group, [MenuEntry(a, action_url(a, query), checked[a.key].why_not) for a in members])
+        for group, members in grouped(actions)
     ]
 
 

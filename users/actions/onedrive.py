@@ -27,6 +27,7 @@ from graph.services.sharepoint import SharePointAdminClient, resolve_admin_host,
 from graph.services.users import get_user
 
 from .onedrive_forms import OneDriveShortcutForm
+from .onedrive_licences import onedrive_why_not
 from .registry import Action, ActionContext, Group, Outcome, Status, Target, register
 from .wording import in_tenant, who
 
@@ -83,7 +84,7 @@ def provision_why_not(user: DirectoryUser) -> str | None:
         return "Guests get no OneDrive in this tenant."
     if not user.is_licensed:
         return "No licence: a OneDrive needs a licence that includes SharePoint Online."
-    return None
+    return onedrive_why_not(user)
 
 
 def live_upn(ctx: ActionContext, target: Target) -> str | None:
