@@ -17,11 +17,10 @@ from django.views.decorators.http import require_GET
 from tenants.access import permission_required_for
 
 from .audit_filters import AuditFilterForm, scoped_entries
+from .export import neutralise  # spreadsheets would run formulas in logged text (CSV injection)
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     ("When (UTC)", lambda e: e.created_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")),
     ("Technician", lambda e: e.technician_name),
@@ -42,11 +41,6 @@ CSV_COLUMNS = (
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False) if value else ""
-
-
-def neutralise(cell: str) -> str:
-    """Prefix an apostrophe so a spreadsheet shows the text instead of evaluating it."""
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def _filtered(request):

@@ -4,11 +4,16 @@ Both take an iterable of rows (lists of str) and yield bytes as they go, so 100,
 memory: the view feeds them ``queryset.iterator(chunk_size=2000)``.
 
 Formula injection: a cell that starts with = + - @ (or tab / carriage return, which some spreadsheet
-programs skip before looking for those) is a formula to Excel or LibreOffice when a CSV is opened. CSV
-cells get a leading apostrophe. XLSX cells are written as inline strings, which spreadsheet programs never
-evaluate; risky ones additionally carry the ``quotePrefix`` style, Excel's own representation of a typed
-leading apostrophe, so the value stays exactly what the directory holds and still cannot become a formula
-when edited or saved as CSV.
+programs skip before looking for those) is a formula to Excel or LibreOffice when a CSV is opened. And
+Excel splits a CSV on the list separator of the *reader's* locale — "," or ";" — whatever the file was
+written with, so "a;=cmd|' /C calc'!A0" (quoted only if it held a ",") becomes a cell "=cmd…" in a ";"
+locale, as "x,+1" does in a "," one; a line break or a double quote there starts a new cell or a quoted
+one just the same. ``neutralise`` is the one rule for every CSV we write: an apostrophe before each
+trigger at the start of the value or after a separator, line break or quote run (a cell's text, however
+it is split). XLSX cells are written as inline strings, which spreadsheet programs never evaluate and
+never split; risky ones additionally carry the ``quotePrefix`` style, Excel's own representation of a
+typed leading apostrophe, so the value stays exactly what the directory holds and still cannot become a
+formula when edited or saved as CSV.
 
 XLSX: openpyxl's write-only mode still builds each sheet in a temporary file before zipping; this writer
 streams the sheet XML straight into the zip entry (``ZipFile.open(name, "w")``) over a non-seekable sink,
@@ -29,13 +34,21 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 FLUSH_EVERY_ROWS = 500
 
 
+# Where a spreadsheet may begin a cell inside our value: its start, after "," or ";" (either list
+# separator) or a line break (a new row), past any double quotes (which open a quoted cell) — followed by a
+# formula trigger (FORMULA_TRIGGERS; "\r" is both a break and a trigger).
+_FORMULA_START = re.compile(r'(^|[,;\n\r])("*)(?=[=+\-@\t\r])')
+
+
 def is_risky(value: str) -> bool:
-    return value.startswith(FORMULA_TRIGGERS)
+    """True when a spreadsheet could read some cell of this value as a formula (see the module's doc)."""
+    return _FORMULA_START.search(value) is not None
 
 
 def neutralise(value: str) -> str:
-    """The CSV form of a cell: a leading apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + value if is_risky(value) else value
+    """The CSV form of a cell: an apostrophe before every formula trigger a spreadsheet could see at the
+    start of a cell, whichever list separator it splits on. The one neutraliser of every CSV export."""
+    return _FORMULA_START.sub("\\1\\2'", value)
 
 
 class _Echo:

@@ -13,8 +13,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 MARK = "<script>alert('xssmark')</script><img src=x onerror=alert(1)>\"'"
-FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-1+1", "=1+1", "\t=2+2"]
+# The last three hide the formula after a list separator: a cell of its own once Excel splits the file on
+# ";" or "," (the reader's locale decides, not the file).
+FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-1+1", "=1+1", "\t=2+2",
+            "a;=cmd|' /C calc'!A0", "x,+1", ";@SUM(1)"]  # fmt: skip
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Excel reads a CSV with the list separator of the reader's locale: every download is judged both ways.
+LIST_SEPARATORS = (",", ";")
 SHORT_MARK = "<img src=x onerror=xssmark>\"'"  # for attributes Graph caps at 64 characters or fewer
 # Graph's length limit of each attribute (longer values are cut by the sync, which would cut the payload).
 ATTRIBUTES = {
@@ -178,12 +183,17 @@ class RenderTally:
         return shown
 
     def csv(self, where: str, data: bytes) -> int:
-        """Judge a CSV download; returns how many of its cells carry a payload."""
+        """Judge a CSV download as read with either list separator; returns how many of its cells (as
+        written, i.e. split on ",") carry a payload."""
         text = data.decode("utf-8-sig", errors="replace")
         found = 0
-        for row in csv.reader(io.StringIO(text)):
-            for value in row:
-                found += self._cell(where, value, formula=False)
+        for separator in LIST_SEPARATORS:
+            for row in csv.reader(io.StringIO(text), delimiter=separator):
+                for value in row:
+                    if separator == ",":
+                        found += self._cell(where, value, formula=False)
+                    elif value.startswith(FORMULA_TRIGGERS):
+                        self.live_formulas.append(f"{where} (read with ';'): {value[:60]!r}")
         return found
 
     def xlsx(self, where: str, data: bytes) -> int:

@@ -163,7 +163,7 @@ def test_hostile_attributes_render_inert_everywhere(client, figure):
     figure("hostile.export_cells_checked", tally.cells, at_least=500,
            detail=f"{tally.payload_cells} cells carry a payload (CSV + XLSX)")  # fmt: skip
     figure("hostile.formula_cells_live", len(tally.live_formulas), must_be=0,
-           detail="; ".join(tally.live_formulas[:3])[:300] or "every = + - @ tab CR cell neutralised")  # fmt: skip
+           detail="; ".join(tally.live_formulas[:3])[:300] or "no = + - @ tab CR cell, read with , or ;")  # fmt: skip
     assert not fetch.failures, "pages failed:\n" + "\n".join(fetch.failures[:20])
     assert not tally.live, "live markup from the data:\n" + "\n".join(tally.live[:20])
     assert not tally.live_formulas, "live formulas:\n" + "\n".join(tally.live_formulas[:20])

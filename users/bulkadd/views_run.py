@@ -212,6 +212,7 @@ def passwords_csv(request, pk: int):
     passwords, why_not = open_passwords(request, bulk_import)
     if why_not:
         return redirect("users:bulk-add-results", pk=bulk_import.pk)
+    # The file is built before the claim, so a failure here leaves the passwords on the server.
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     guests = bulk_import.kind == BulkImport.Kind.GUESTS
@@ -223,7 +224,10 @@ def passwords_csv(request, pk: int):
         writer.writerow([neutralise(item["name"]), neutralise(item["upn"]), item["secret"]])
     content = ("\ufeff" + buffer.getvalue()).encode()
     del passwords, buffer
-    _discard(bulk_import, request, how="downloaded")
+    if not _discard(bulk_import, request, how="downloaded"):
+        # Another request (a double click, a second tab) claimed them first: that one got the file.
+        del content
+        return redirect("users:bulk-add-results", pk=bulk_import.pk)
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bulk-import-{bulk_import.pk}-passwords.csv"'
     response["Cache-Control"] = "no-store"
@@ -241,17 +245,33 @@ def passwords_discard(request, pk: int):
     return response
 
 
-def _discard(bulk_import: BulkImport, request, *, how: str) -> None:
+def claim_passwords(bulk_import: BulkImport, *, how: str) -> bool:
+    """The one decision that the passwords leave (or are dropped): a single conditional UPDATE. Two requests
+    that both opened them race here, and the database lets exactly one change the row — PostgreSQL makes the
+    second UPDATE wait for the first's commit and then re-checks the condition, SQLite runs writes one at a
+    time — so the loser sees 0 rows and answers without the file."""
+    return (
+        BulkImport.objects.filter(pk=bulk_import.pk, passwords_discarded_at__isnull=True).update(
+            passwords_discarded_at=timezone.now(), passwords_discarded_how=how
+        )
+        == 1
+    )
+
+
+def _discard(bulk_import: BulkImport, request, *, how: str) -> bool:
+    """Claim, erase every sealed value and audit it, all or nothing; False (nothing done, nothing audited)
+    when the passwords were already downloaded, discarded or expired."""
     with transaction.atomic():
+        if not claim_passwords(bulk_import, how=how):
+            return False
         count = bulk_import.rows.exclude(password_sealed="", password_for_worker="").update(
             password_sealed="", password_for_worker=""
         )
-        BulkImport.objects.filter(pk=bulk_import.pk).update(passwords_discarded_at=timezone.now(),
-                                                            passwords_discarded_how=how)  # fmt: skip
         audit.record(request, tenant=bulk_import.tenant, target=None, action=f"bulk-add-{bulk_import.kind}:passwords",
                      parameters={"import": bulk_import.pk, "rows": count}, result="success",
                      message=f"Passwords {how} and erased from the server.",
                      job_id=bulk_import.job_id)  # fmt: skip
+    return True
 
 
 def cancel_job_of(request, job: Job):

@@ -31,6 +31,7 @@ from tenants.access import can, require
 from tenants.lookup import resolve_tenant
 from tenants.ui import htmx_partial
 from users import audit
+from users.export import neutralise
 from users.models import CompromiseReport, DirectoryUser, Job
 
 from ..actions import guard
@@ -199,7 +200,7 @@ def export(request, tenant, user_id, section):
     writer = csv.writer(response)
     if rows is None:
         reason = ((found.sections or {}).get("sources") or {}).get(section, {}).get("reason") or "not read"
-        writer.writerow(["Could not check", reason])
+        writer.writerow(["Could not check", neutralise(str(reason))])
         return response
     for values in rows:
         writer.writerow([_cell(v) for v in values])
@@ -207,9 +208,7 @@ def export(request, tenant, user_id, section):
 
 
 def _cell(value) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
-    text = str(value or "")
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return neutralise(str(value or ""))  # spreadsheets would run formulas in text from the tenant
 
 
 # --- remediation ----------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tenants.access import Role, role_of, sees_every_tenant, visible_tenants
 from tenants.ui import htmx_partial, toast
 
 from ..actions import jobs as job_service
+from ..export import neutralise
 from ..models import Job, JobItem
 
 ITEMS_SHOWN = 500
@@ -156,9 +157,7 @@ def job_results_csv(request, pk: int):
 
 
 def _cell(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
-    value = str(value or "")
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return neutralise(str(value or ""))  # spreadsheets would run formulas in text from the directory
 
 
 __all__ = ["job_cancel", "job_detail", "job_list", "job_results_csv", "job_resume"]
