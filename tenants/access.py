@@ -12,6 +12,11 @@ Rules
 * Superusers are Admins over all tenants. A signed-in account without a ``TechnicianProfile`` is a Reader
   with no tenants: it sees nothing until an Admin grants a scope. Inactive and anonymous users get nothing.
 * A tenant outside a technician's scope answers 404, not 403, so its existence is not revealed.
+* Objects above tenants (partner connections, adding/enabling tenants, technicians, tenant groups) have
+  their own rule in ``access_global`` (re-exported here): only an Admin over *all* tenants (or a
+  superuser) manages connections and tenants, so ``tenants.manage`` is granted to no other Admin; an Admin
+  scoped to some tenants keeps ``technicians.manage`` only for technicians and groups wholly inside that
+  scope.
 
 Decisions are cached on the user object (one request / one task run), so a page asks many questions for
 the price of one profile load and one query per tenant.
@@ -48,8 +53,14 @@ PERMISSIONS: dict[str, str] = {
         "Create and edit users, assign licences and group memberships, mailbox actions, and bulk changes"
     ),
     "users.actions.admin": "Act on privileged users (administrators, break-glass accounts)",
-    "tenants.manage": "Add, discover, enable and disable tenants; edit partner connections and sync settings",
-    "technicians.manage": "Create technicians, set their role and tenant scope, manage tenant groups",
+    "tenants.manage": (
+        "Add, discover, enable and disable tenants; edit partner connections and sync settings "
+        "(Admins over all tenants only)"
+    ),
+    "technicians.manage": (
+        "Create technicians, set their role and tenant scope, manage tenant groups (an Admin scoped to "
+        "some tenants: only technicians and groups wholly inside that scope)"
+    ),
     "audit.view": "Read and export the audit log",
 }
 
@@ -71,6 +82,9 @@ _READER = frozenset({"users.view", "users.export"})
 _HELPDESK = _READER | {"sync.run", "users.actions.helpdesk"}
 _EDITOR = _HELPDESK | {"users.edit"}
 _ADMIN = frozenset(PERMISSIONS)
+# Permissions over objects above tenants that only an Admin scoped to all tenants (or a superuser) holds:
+# a partner connection's credentials and endpoints open every customer tenant.
+ALL_TENANTS_ONLY = frozenset({"tenants.manage"})
 
 ROLES: dict[str, RoleInfo] = {
     Role.READER: RoleInfo(
@@ -115,10 +129,16 @@ class _Access:
         return self.profile.role if self.profile else Role.READER
 
     @property
+    def all_tenants(self) -> bool:
+        """Superuser, or a profile whose scope is every tenant (now and to come)."""
+        return self.active and (self.superuser or bool(self.profile and self.profile.scope == Scope.ALL))
+
+    @property
     def permissions(self) -> frozenset[str]:
         if not self.active:
             return frozenset()
-        return ROLES[self.role].permissions if self.role in ROLES else frozenset()
+        granted = ROLES[self.role].permissions if self.role in ROLES else frozenset()
+        return granted if self.all_tenants else granted - ALL_TENANTS_ONLY
 
 
 def _access(user) -> _Access:
@@ -160,6 +180,15 @@ def permissions_of(user) -> frozenset[str]:
 def visible_tenants(user) -> QuerySet[Tenant]:
     """The tenants ``user`` may see, as one lazy query (scope lists become subqueries)."""
     access = _access(user)
+    tenants = scope_tenants(user)
+    if access.profile is not None and access.profile.role != Role.ADMIN:
+        tenants = tenants.filter(enabled=True)
+    return tenants
+
+
+def scope_tenants(user) -> QuerySet[Tenant]:
+    """The tenants inside ``user``'s scope, enabled or not (whether a tenant group lies wholly inside it)."""
+    access = _access(user)
     tenants = Tenant.objects.all()
     if not access.active:
         return tenants.none()
@@ -168,8 +197,6 @@ def visible_tenants(user) -> QuerySet[Tenant]:
     profile = access.profile
     if profile is None:
         return tenants.none()
-    if profile.role != Role.ADMIN:
-        tenants = tenants.filter(enabled=True)
     chosen = TechnicianProfile.tenants.through.objects.filter(technicianprofile_id=profile.pk).values(
         "tenant_id"
     )
@@ -190,13 +217,10 @@ def visible_tenants(user) -> QuerySet[Tenant]:
 
 def sees_every_tenant(user) -> bool:
     """True when nothing is hidden from ``user``: superusers and Admins scoped to all tenants. Lets the
-    audit log also show entries of tenants that were deleted since."""
+    audit log also show entries of tenants that were deleted since. The same people manage everything
+    above tenants (``access_global.manages_global``)."""
     access = _access(user)
-    if not access.active:
-        return False
-    if access.superuser:
-        return True
-    return bool(access.profile and access.profile.role == Role.ADMIN and access.profile.scope == Scope.ALL)
+    return access.all_tenants and access.role == Role.ADMIN
 
 
 def _tenant_key(tenant) -> tuple[str, object] | None:
@@ -330,3 +354,21 @@ def scope_description(user) -> str:
     if profile.scope == Scope.GROUPS:
         return f"Tenants in groups: {_names(profile.tenant_groups.order_by('name'))}{suffix}"
     return "No tenants"
+
+
+# --- objects above tenants (written once in access_global, asked through here) -----------------------------
+
+_GLOBAL_NAMES = frozenset({
+    "ROLE_RANK", "can_manage_group", "can_manage_technician", "groups_within_scope", "manageable_groups",
+    "manageable_technician_or_404", "manageable_technicians", "manages_global", "manages_scoped",
+    "scope_refusal",
+})  # fmt: skip
+
+
+def __getattr__(name: str):
+    # Resolved on first use, so either module may be imported first (access_global builds on this one).
+    if name in _GLOBAL_NAMES:
+        from . import access_global
+
+        return getattr(access_global, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

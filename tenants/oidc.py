@@ -9,6 +9,8 @@ lets msal check state and nonce and redeem the code, then maps the signed-in acc
 2. a TechnicianProfile with that ``oid`` as ``entra_object_id``, else a user whose username or email is
    the token's ``preferred_username`` (case-insensitive; exactly one, and only when it is not linked to a
    different Entra object). A username/email match is then linked to the ``oid`` for next time;
+   Linking is written to the audit log (``technician.sign_in_link``): it decides who a Microsoft account
+   signs in as from then on;
 3. nobody is created: an unknown account gets a "not registered, ask an Admin" page. An inactive account
    is refused the same way the password login refuses it.
 
@@ -28,6 +30,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
@@ -38,6 +41,7 @@ from msal.exceptions import MsalError
 
 from graph.http import shared_session
 from graph.tokens import MsalHttpClient, msal_authority
+from users.audit import client_ip, record
 
 from .models import TechnicianProfile
 from .ui import is_safe_next
@@ -160,11 +164,11 @@ def _finish(request):
         description = (result.get("error_description") or "").strip().splitlines()[:1]
         raise SignInRefused(f"Microsoft refused the sign-in: {result['error']}"
                             + (f" — {description[0]}" if description else ""), status=400)  # fmt: skip
-    user = match_technician(result.get("id_token_claims") or {})
+    user = match_technician(result.get("id_token_claims") or {}, request=request)
     return user, _safe_next(request, pending.get("next", ""))
 
 
-def match_technician(claims: dict):
+def match_technician(claims: dict, *, request=None):
     """The registered, active technician the id token's claims belong to, or SignInRefused."""
     tid, oid = str(claims.get("tid") or "").lower(), claims.get("oid")
     upn = str(claims.get("preferred_username") or claims.get("email") or "").strip()
@@ -176,7 +180,7 @@ def match_technician(claims: dict):
     except ValueError:
         raise SignInRefused("The sign-in response carried no account identifier.", status=400) from None
     profile = TechnicianProfile.objects.select_related("user").filter(entra_object_id=object_id).first()
-    user = profile.user if profile else _match_by_name(upn, object_id)
+    user = profile.user if profile else _match_by_name(upn, object_id, request)
     if user is None:
         logger.info("Entra sign-in by an unregistered account (%s)", upn or object_id)
         raise SignInRefused(
@@ -191,7 +195,7 @@ def match_technician(claims: dict):
     return user
 
 
-def _match_by_name(upn: str, object_id: uuid.UUID):
+def _match_by_name(upn: str, object_id: uuid.UUID, request=None):
     if not upn:
         return None
     model = get_user_model()
@@ -203,6 +207,11 @@ def _match_by_name(upn: str, object_id: uuid.UUID):
     if profile is not None and profile.entra_object_id and profile.entra_object_id != object_id:
         return None  # linked to a different Entra account: a same-named newcomer must not take it over
     if profile is not None and not profile.entra_object_id:
-        profile.entra_object_id = object_id
-        profile.save(update_fields=["entra_object_id"])
+        with transaction.atomic():
+            profile.entra_object_id = object_id
+            profile.save(update_fields=["entra_object_id"])
+            record(user, tenant=None, target=(None, user.get_username()), action="technician.sign_in_link",
+                   parameters={"entra_object_id": str(object_id), "matched_by": upn[:255]}, result="success",
+                   message="Microsoft account linked to this technician by its sign-in name.",
+                   source_ip=client_ip(request) if request is not None else None)  # fmt: skip
     return user

@@ -76,17 +76,22 @@ def discover_customers(connection: PartnerConnection) -> DiscoverySummary:
     return summary
 
 
-def add_tenant_manually(connection: PartnerConnection, tenant_id_or_domain: str) -> Tenant:
+ALREADY_LISTED = "That tenant is already in the list."
+
+
+def add_tenant_manually(connection: PartnerConnection, tenant_id_or_domain: str, *, visible=None) -> Tenant:
     """Add (or refresh) one tenant that discovery does not list, e.g. reached through app-only consent.
 
-    Raises ManualAddError with a message for the form field.
+    ``visible``: the tenants the technician may see; one that is listed but outside them is refused
+    without its name. Raises ManualAddError with a message for the form field.
     """
     value = (tenant_id_or_domain or "").strip()
     if not value:
         raise ManualAddError("Enter a tenant id (GUID) or one of its domains.")
     existing = resolve_tenant(value)
     if existing is not None:
-        raise ManualAddError(f"{existing.display_name} is already in the list.")
+        named = visible is None or visible.filter(pk=existing.pk).exists()
+        raise ManualAddError(f"{existing.display_name} is already in the list." if named else ALREADY_LISTED)
     guid = parse_guid(value)
     # The identity platform accepts a verified domain wherever it accepts the tenant GUID, so the client is
     # built with what the technician typed and the GUID comes back from the organization profile.
@@ -105,7 +110,7 @@ def add_tenant_manually(connection: PartnerConnection, tenant_id_or_domain: str)
     if tenant_id is None:
         raise ManualAddError("The tenant's profile did not include its id; enter the tenant GUID instead.")
     if Tenant.objects.filter(tenant_id=tenant_id).exists():
-        raise ManualAddError("That tenant is already in the list.")
+        raise ManualAddError(ALREADY_LISTED)
     tenant = upsert_tenant(connection, tenant_id, profile, fallback_name=value)
     Tenant.objects.filter(pk=tenant.pk).update(added_manually=True)
     tenant.added_manually = True

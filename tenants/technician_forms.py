@@ -1,7 +1,8 @@
 """Forms for technician accounts (role + tenant scope) and tenant groups.
 
-The tenants and scopes on offer are limited to what the editing Admin may see themselves: an Admin
-scoped to some tenants cannot hand out a scope wider than their own.
+What is on offer comes from ``tenants.access``: an Admin scoped to some tenants is offered only its own
+tenants and the tenant groups wholly inside its scope, and ``access.scope_refusal`` checks whatever is
+posted, so no technician (the editor included) ends up with a role or scope wider than the editor's.
 """
 
 from __future__ import annotations
@@ -48,12 +49,20 @@ class _ScopeFields(forms.Form):
     )
 
     def _limit_to(self, editor) -> None:
+        self.editor = editor
         self.fields["tenants"].queryset = access.visible_tenants(editor).order_by("display_name")
-        self.fields["tenant_groups"].queryset = TenantGroup.objects.order_by("name")
-        if not access.sees_every_tenant(editor):
-            # A partially scoped Admin may only grant tenants they can see themselves, one by one.
-            self.fields["scope"].choices = [(Scope.ONLY, Scope.ONLY.label)]
-            self.fields["tenant_groups"].queryset = TenantGroup.objects.none()
+        self.fields["tenant_groups"].queryset = access.manageable_groups(editor).order_by("name")
+        if not access.manages_global(editor):
+            # "All tenants" and "all except" grow with every new tenant: not a scoped Admin's to give.
+            self.fields["scope"].choices = [
+                (Scope.ONLY, Scope.ONLY.label),
+                (Scope.GROUPS, Scope.GROUPS.label),
+            ]
+            rank = access.ROLE_RANK.get(access.role_of(editor).key, -1)
+            self.fields["role"].choices = [
+                (value, label) for value, label in TechnicianProfile.Role.choices
+                if access.ROLE_RANK[value] <= rank
+            ]  # fmt: skip
 
     def clean_entra_object_id(self):
         value = self.cleaned_data.get("entra_object_id")
@@ -73,7 +82,26 @@ class _ScopeFields(forms.Form):
             self.add_error("tenants", "Choose at least one tenant for “Only these tenants”.")
         if scope == Scope.GROUPS and not data.get("tenant_groups"):
             self.add_error("tenant_groups", "Choose at least one tenant group.")
+        if data.get("role") and scope and not self.errors:
+            refusal = access.scope_refusal(
+                self.editor, data["role"], scope, data.get("tenants") or (), data.get("tenant_groups") or ()
+            )
+            if refusal:
+                self.add_error("scope", refusal)
         return data
+
+    def scope_snapshot(self) -> dict:
+        """Role and scope as the audit log records them (tenant GUIDs, group names)."""
+        data = self.cleaned_data
+        scope = data.get("scope")
+        return {
+            "role": data.get("role"),
+            "scope": scope,
+            "tenants": sorted(str(t.tenant_id) for t in data.get("tenants") or [])
+            if scope in (Scope.ONLY, Scope.EXCEPT) else [],
+            "tenant_groups": sorted(g.name for g in data.get("tenant_groups") or [])
+            if scope == Scope.GROUPS else [],
+        }  # fmt: skip
 
     def save_profile(self, user) -> TechnicianProfile:
         profile, _ = TechnicianProfile.objects.get_or_create(user=user)
@@ -182,7 +210,6 @@ class TechnicianEditForm(_ScopeFields):
                 entra_object_id=self.profile.entra_object_id,
             )
         super().__init__(data, initial=initial)
-        self.editor = editor
         self._limit_to(editor)
         _style(self)
 
@@ -218,8 +245,11 @@ class TenantGroupForm(forms.ModelForm):
     def __init__(self, *args, editor, **kwargs):
         super().__init__(*args, **kwargs)
         self.editor = editor
+        # Only the editor's own tenants are on offer; a scoped Admin's group needs one (an empty group
+        # lies inside nobody's scope, so it would vanish from their pages).
         self.fields["tenants"].queryset = access.visible_tenants(editor).order_by("display_name")
         self.fields["tenants"].required = False
+        self.needs_tenant = not access.manages_global(editor)
         _style(self)
 
     def clean_name(self):
@@ -231,13 +261,8 @@ class TenantGroupForm(forms.ModelForm):
             raise forms.ValidationError("A tenant group with this name already exists.")
         return name
 
-    def save(self, commit=True):
-        # Members the editing Admin cannot see were not on offer: keep them rather than silently drop them.
-        hidden = []
-        if self.instance.pk and not access.sees_every_tenant(self.editor):
-            visible = access.visible_tenants(self.editor).values("pk")
-            hidden = list(self.instance.tenants.exclude(pk__in=visible))
-        group = super().save(commit=commit)
-        if commit and hidden:
-            group.tenants.add(*hidden)
-        return group
+    def clean_tenants(self):
+        tenants = self.cleaned_data.get("tenants")
+        if not tenants and self.needs_tenant:
+            raise forms.ValidationError("Choose at least one of your tenants.")
+        return tenants

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
+
+from users.audit import record
 
 from . import access
 from .forms import AddTenantForm
@@ -69,11 +72,13 @@ def toggle_favourite(request, tenant_id):
 @require_POST
 def toggle_enabled(request, tenant_id):
     tenant = get_object_or_404(Tenant, tenant_id=tenant_id)
-    access.require(
-        request.user, MANAGE, tenant
-    )  # 404 outside the technician's scope, else 403 without the right
-    tenant.enabled = not tenant.enabled
-    tenant.save(update_fields=["enabled"])
+    # 404 outside the technician's scope, else 403 unless an Admin over all tenants.
+    access.require(request.user, MANAGE, tenant)
+    with transaction.atomic():
+        tenant.enabled = not tenant.enabled
+        tenant.save(update_fields=["enabled"])
+        record(request, tenant=tenant, target=None, action="tenant.enable" if tenant.enabled else "tenant.disable",
+               parameters={"enabled": tenant.enabled}, result="success")  # fmt: skip
     message = f"{tenant.display_name} {'enabled' if tenant.enabled else 'disabled'}."
     if htmx_partial(request):
         tenant = _tenant_for_row(request, tenant_id)
@@ -90,11 +95,18 @@ def add_tenant(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            connection = form.cleaned_data["connection"]
             try:
-                tenant = add_tenant_manually(form.cleaned_data["connection"], form.cleaned_data["tenant"])
+                tenant = add_tenant_manually(
+                    connection, form.cleaned_data["tenant"], visible=visible_tenants(request.user)
+                )
             except ManualAddError as exc:
                 form.add_error("tenant", str(exc))
             else:
+                record(request, tenant=tenant, target=None, action="tenant.add",
+                       parameters={"connection_id": connection.pk, "connection": connection.name,
+                                   "typed": form.cleaned_data["tenant"]},
+                       result="success")  # fmt: skip
                 message = f"Added {tenant.display_name}."
                 if htmx_partial(request):
                     # 204: nothing to swap; the events close the modal and refresh the table.

@@ -48,6 +48,11 @@ def test_registered_technician_signs_in_and_is_linked(sso, client, django_user_m
     assert response.status_code == 302 and response["Location"] == "/technicians/roles/"
     assert client.get("/technicians/roles/").context["user"] == tech
     assert TechnicianProfile.objects.get(user=tech).entra_object_id == uuid.UUID(str(sso.id))
+    from users.models import AuditEntry
+
+    link = AuditEntry.objects.get(action="technician.sign_in_link")
+    assert link.technician == tech and link.target_upn == tech.username
+    assert link.parameters["entra_object_id"] == str(sso.id) and link.source_ip == "127.0.0.1"
 
 
 def test_linked_object_id_wins_over_names(sso, client, django_user_model):

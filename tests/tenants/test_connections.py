@@ -24,6 +24,7 @@ def form_data(**overrides):
         "login_url": "https://login.microsoftonline.com",
         "graph_url": "https://graph.microsoft.com",
         "exchange_url": "https://outlook.office365.com",
+        "sharepoint_url_template": "https://{name}-admin.sharepoint.com",
         "client_secret": "",
         "certificate_pem": "",
     }
@@ -151,6 +152,12 @@ def test_partner_sign_in_round_trip_through_the_sandbox(tech_client, sandbox_con
     assert sandbox_connection.refresh_token and sandbox_connection.refresh_token not in html
     assert sandbox_connection.refresh_token_upn == partner_admin().upn_lower
     assert consent.SESSION_KEY not in tech_client.session
+    from users.models import AuditEntry
+
+    audited = AuditEntry.objects.filter(action="connection.consent").order_by("id")
+    assert [e.result for e in audited] == ["accepted", "success"]
+    assert audited.last().parameters["partner_admin"] == partner_admin().upn_lower
+    assert sandbox_connection.refresh_token not in str(list(audited.values_list("parameters", "message")))
     # Replaying the callback finds no sign-in in progress.
     replay = tech_client.get(f"{callback.path}?{callback.query}", follow=True).content.decode()
     assert "No partner sign-in is in progress" in replay

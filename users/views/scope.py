@@ -16,7 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from tenants.access import require, visible_tenants
+from tenants.access import groups_within_scope, require, visible_tenants
 from tenants.lookup import resolve_tenant
 from tenants.models import Tenant, TenantGroup
 from tenants.selection import current_tenant
@@ -72,7 +72,8 @@ def resolve_scope(request, raw: str, perm: str) -> TableScope:
     if value.lower().startswith(GROUP_PREFIX):
         require(user, perm)
         group_id = value[len(GROUP_PREFIX) :]
-        group = TenantGroup.objects.filter(pk=int(group_id)).first() if group_id.isdigit() else None
+        # Only groups offered to this technician resolve: another group's name is not revealed by its id.
+        group = groups_for(user).filter(pk=int(group_id)).first() if group_id.isdigit() else None
         if group is None:
             raise ScopeError(f"There is no tenant group “{group_id}”.")
         members = TenantGroup.tenants.through.objects.filter(tenantgroup_id=group.pk).values("tenant_id")
@@ -91,9 +92,9 @@ def resolve_scope(request, raw: str, perm: str) -> TableScope:
 
 
 def groups_for(user) -> QuerySet:
-    """Tenant groups offered as a scope: those holding at least one tenant this technician can see (a
-    group's name can name a customer, so the others are not shown)."""
-    return TenantGroup.objects.filter(tenants__in=visible_tenants(user)).distinct().order_by("name")
+    """Tenant groups offered as a scope: those lying wholly inside this technician's scope (a group's name
+    can name a customer, so the others are not shown, nor found by id)."""
+    return groups_within_scope(user).order_by("name")
 
 
 def scope_skus(scope: TableScope) -> list[tuple[str, str]]:
