@@ -260,6 +260,10 @@ GRAPH_DRY_RUN = env_bool("GRAPH_DRY_RUN", False)
 # Extra requests transport adapters by URL prefix (dotted path to a class); tests mount the in-process
 # sandbox adapter here. Empty in production.
 GRAPH_TRANSPORT_ADAPTERS: dict[str, str] = {}
+# Partner connection endpoints outside Microsoft's public and national-cloud hosts (tenants/endpoints.py),
+# e.g. "graph.corp.example" or "*.corp.example"; refused in production unless listed here. The enabled
+# sandbox's own host is always allowed.
+PARTNER_ENDPOINT_ALLOWED_HOSTS = env_list("PARTNER_ENDPOINT_ALLOWED_HOSTS", [])
 
 # --- Sandbox tenant ----------------------------------------------------------------------------------------
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", not PRODUCTION)
