@@ -234,7 +234,7 @@ def bulkadd(context: BenchContext) -> None:
     # cheap password hashing in the sandbox (bench/sandbox_settings.py says why).
     server_env = {**child_env(), "DJANGO_SETTINGS_MODULE": "bench.sandbox_settings", "DEBUG": "false"}
     with SandboxServer(server_env, workers=2, threads=16) as server, override_settings(DEBUG=False):
-        from tenants.demo import wire_sandbox_connection
+        from graph.sandbox.demo import wire_sandbox_connection
 
         wire_sandbox_connection(f"{server.base_url}/sandbox")
         tenant = customer_tenant(sandbox_id)

@@ -99,7 +99,7 @@ def ensure_sandbox_world(tenants: int, users: int) -> list[dict]:
 def sandbox_server() -> Iterator[SandboxServer]:
     """gunicorn serving the app (and so the sandbox) on loopback, with the demo partner connection
     pointing at it."""
-    from tenants.demo import wire_sandbox_connection
+    from graph.sandbox.demo import wire_sandbox_connection
 
     with SandboxServer(child_env()) as server:
         wire_sandbox_connection(f"{server.base_url}/sandbox")
@@ -108,7 +108,7 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 def customer_tenant(sandbox_tenant_id: str):
     """The app's Tenant row for a sandbox customer, discovering the partner's customers when missing."""
-    from tenants.demo import DEMO_CONNECTION_NAME
+    from graph.sandbox.demo import DEMO_CONNECTION_NAME
     from tenants.models import PartnerConnection, Tenant
     from tenants.services import discover_customers
 

@@ -32,7 +32,16 @@ _request_id: ContextVar[str] = ContextVar("cippusers_request_id", default=NO_ID)
 # (task id, task name) while a Celery task runs, so its records say which task wrote them.
 _task: ContextVar[tuple[str, str] | None] = ContextVar("cippusers_task", default=None)
 access_logger = logging.getLogger("cippusers.access")
-_SANDBOX_PREFIX = "/sandbox/"
+# Paths whose requests are logged at DEBUG only (see quiet_access_log).
+_quiet_prefixes: list[str] = []
+
+
+def quiet_access_log(prefix: str) -> None:
+    """Log requests under ``prefix`` at DEBUG only. An app that stands in for a remote service (the sandbox,
+    whose requests are the portal's outgoing Graph calls seen from the other side, hundreds per sync or
+    import) registers its path here so it stays out of the INFO access log."""
+    if prefix not in _quiet_prefixes:
+        _quiet_prefixes.append(prefix)
 
 
 def get_request_id() -> str:
@@ -118,9 +127,7 @@ class RequestIdMiddleware:
         # Path only: query strings carry search terms (names, UPNs) and bodies carry passwords, so neither
         # is ever logged here.
         path = _printable(request.path)
-        # The sandbox stands in for Microsoft: its requests are the portal's outgoing Graph calls seen from
-        # the other side (hundreds per sync or import), so they stay out of the INFO access log.
-        level = logging.DEBUG if path.startswith(_SANDBOX_PREFIX) else logging.INFO
+        level = logging.DEBUG if path.startswith(tuple(_quiet_prefixes)) else logging.INFO
         access_logger.log(
             level,
             "%s %s %s %.1fms user=%s",

@@ -23,7 +23,6 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 PRODUCTION = env_str("DJANGO_ENV", "development") == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
-TESTING = env_bool("CIPPUSERS_TESTING", False)
 
 _DEV_SECRET = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
 SECRET_KEY = env_str("SECRET_KEY") or (None if PRODUCTION else _DEV_SECRET)
@@ -45,7 +44,6 @@ INSTALLED_APPS = [
     "csp",
     "cippusers",
     "graph",
-    "graph.sandbox",
     "tenants",
     "users",
 ]
@@ -124,13 +122,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The hashed, compressed manifest needs `collectstatic`; off, files are served under their own names.
+STATICFILES_MANIFEST = env_bool("STATICFILES_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATICFILES_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
@@ -231,6 +231,10 @@ CELERY_BEAT_SCHEDULE["resume-stale-action-jobs"] = {
     "task": "users.tasks.resume_stale_action_jobs",
     "schedule": 120.0,
 }
+# --- Research a user (users/research) --------------------------------------------------------------------
+# Sources read at once for one user, and of those at most this many Exchange calls (Exchange allows few).
+RESEARCH_CONCURRENCY = env_int("RESEARCH_CONCURRENCY", 4, minimum=1, maximum=16)
+RESEARCH_EXCHANGE_CONCURRENCY = env_int("RESEARCH_EXCHANGE_CONCURRENCY", 2, minimum=1, maximum=8)
 # --- Bulk add users / invite guests (users/bulkadd) ------------------------------------------------------
 # $batch calls in flight per import (halved on throttling, grown back when clean); rows per file.
 BULKADD_CONCURRENCY = env_int("BULKADD_CONCURRENCY", 8, minimum=1, maximum=16)
@@ -266,7 +270,12 @@ GRAPH_TRANSPORT_ADAPTERS: dict[str, str] = {}
 PARTNER_ENDPOINT_ALLOWED_HOSTS = env_list("PARTNER_ENDPOINT_ALLOWED_HOSTS", [])
 
 # --- Sandbox tenant ----------------------------------------------------------------------------------------
+# The Graph-compatible sandbox is a Django app of its own, installed only when enabled: without it there are
+# no sandbox tables (migrate creates none), no /sandbox/ URLs and no fault-injecting WSGI wrapper. The app
+# mounts its URLs and wraps WSGI itself (see cippusers/urls.py and wsgi.py).
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", not PRODUCTION)
+if SANDBOX_ENABLED:
+    INSTALLED_APPS.append("graph.sandbox")
 SANDBOX_CLIENT_ID = env_str("SANDBOX_CLIENT_ID", "5a1d0b0c-0000-4000-8000-00000000c1a5")
 SANDBOX_CLIENT_SECRET = env_str("SANDBOX_CLIENT_SECRET", "sandbox-demo-secret")
 # Where this process can reach its own sandbox (used to wire the demo partner connection).

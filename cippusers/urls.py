@@ -1,4 +1,4 @@
-from django.conf import settings
+from django.apps import apps
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -32,5 +32,8 @@ urlpatterns = [
     path("jobs/", include("users.job_urls")),
 ]
 
-if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/", include("graph.sandbox.urls")))
+# Apps installed only in some configurations (the sandbox, with SANDBOX_ENABLED) mount their own URLs: an
+# AppConfig with ``url_prefix`` and ``urlconf``. Nothing here imports them when they are not installed.
+for app_config in apps.get_app_configs():
+    if getattr(app_config, "url_prefix", None):
+        urlpatterns.append(path(app_config.url_prefix, include(app_config.urlconf)))

@@ -5,11 +5,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cippusers.settings")
 application = get_wsgi_application()
 
-from django.conf import settings  # noqa: E402
+from django.apps import apps  # noqa: E402
 
-if settings.SANDBOX_ENABLED:
-    # The sandbox's timeout/drop switches need the server side of the connection (see
-    # graph.sandbox.switches); requests for which no fault was decided pass through unchanged.
-    from graph.sandbox.switches import wsgi_with_transport_faults
-
-    application = wsgi_with_transport_faults(application)
+# Apps installed only in some configurations wrap the application themselves (the sandbox, with
+# SANDBOX_ENABLED, enacts its timeout/drop switches on the server side of the connection): an AppConfig
+# with ``wrap_wsgi(application)``. Without them the application is Django's own.
+for app_config in apps.get_app_configs():
+    wrap_wsgi = getattr(app_config, "wrap_wsgi", None)
+    if wrap_wsgi is not None:
+        application = wrap_wsgi(application)

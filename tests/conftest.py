@@ -41,7 +41,7 @@ def sandbox_world(db, _demo_world_snapshot):
 
 @pytest.fixture
 def sandbox_connection(sandbox_world):
-    from tenants.demo import wire_sandbox_connection
+    from graph.sandbox.demo import wire_sandbox_connection
 
     return wire_sandbox_connection(SANDBOX_TEST_BASE)
 

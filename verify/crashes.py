@@ -421,8 +421,8 @@ def main() -> int:
     _technician(password)
     prefix = f"cr{uuid.uuid4().hex[:6]}"
     with Stack() as stack:
+        from graph.sandbox.demo import wire_sandbox_connection
         from graph.sandbox.models import SandboxGroupMember
-        from tenants.demo import wire_sandbox_connection
         from users.sync import sync_tenant
 
         wire_sandbox_connection(f"{stack.sandbox.base_url}/sandbox")

@@ -293,7 +293,7 @@ def measure() -> int:
 
     from bench.harness import SandboxServer
     from bench.util import child_env, ensure_sandbox_world, migrate
-    from tenants.demo import wire_sandbox_connection
+    from graph.sandbox.demo import wire_sandbox_connection
 
     seconds = _int_env("VERIFY_LOAD_SECONDS", 60)
     count = _int_env("VERIFY_LOAD_SESSIONS", 50)

@@ -43,7 +43,9 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "CELERY_", "DATABASE_", "REDIS_", "LOG_", "CIPPUSERS_", "SECURE_"))
+        if not key.startswith(
+            ("DJANGO_", "CELERY_", "DATABASE_", "REDIS_", "LOG_", "CIPPUSERS_", "SECURE_", "STATICFILES_")
+        )
         and key not in ("SECRET_KEY", "ALLOWED_HOSTS", "FIELD_ENCRYPTION_KEY", "DEBUG", "SANDBOX_ENABLED")
     }
     env.update(

@@ -34,8 +34,8 @@ class HostileWorld:
 def seed_sandbox():
     """Seed the sandbox and wire the partner connection, without discovering or syncing (a caller that
     writes hostile values into the sandbox does so first, so the sync carries them into the cache)."""
+    from graph.sandbox.demo import wire_sandbox_connection
     from graph.sandbox.seed import seed_demo
-    from tenants.demo import wire_sandbox_connection
 
     sandbox = seed_demo()
     return sandbox, wire_sandbox_connection(SANDBOX_TEST_BASE)

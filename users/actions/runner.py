@@ -108,11 +108,8 @@ def build_context(tenant, technician, *, source_ip: str | None = None, job_id: i
 
 
 def run_concurrency() -> int:
-    """How many run= handlers go at once. The in-process sandbox transport of the test suite serves each
-    request on the calling thread's database connection (inside the test's transaction), so it gets one."""
-    if getattr(settings, "GRAPH_TRANSPORT_ADAPTERS", None):
-        return 1
-    return max(1, int(getattr(settings, "ACTIONS_RUN_CONCURRENCY", 3)))
+    """How many run= handlers go at once (``ACTIONS_RUN_CONCURRENCY``)."""
+    return max(1, int(settings.ACTIONS_RUN_CONCURRENCY))
 
 
 # --- the run ----------------------------------------------------------------------------------------------

@@ -55,7 +55,6 @@ from .followups import FollowUps
 logger = logging.getLogger(__name__)
 
 Status = BulkImportRow.Status
-DEFAULT_CONCURRENCY = 8
 THROTTLE_ATTEMPTS = 20  # 429s are Graph saying "later", not "no"
 MAX_RECREATES = 3
 HEARTBEAT_SECONDS = 2.0
@@ -69,11 +68,11 @@ class LeaseLost(Exception):
 
 
 def concurrency() -> int:
-    """Batches in flight. One when the suite's in-process sandbox answers (it serves requests on the calling
-    thread's database connection, inside the test's transaction) or inside a transaction."""
-    if getattr(settings, "GRAPH_TRANSPORT_ADAPTERS", None) or connection.in_atomic_block:
+    """Batches in flight (``BULKADD_CONCURRENCY``). One inside a transaction: other threads' connections
+    could not see its uncommitted rows."""
+    if connection.in_atomic_block:
         return 1
-    return max(1, int(getattr(settings, "BULKADD_CONCURRENCY", DEFAULT_CONCURRENCY)))
+    return max(1, int(settings.BULKADD_CONCURRENCY))
 
 
 @dataclass

@@ -38,15 +38,12 @@ OnDone = Callable[[dict], None]
 
 
 def concurrency() -> int:
-    """Sources read at once. The in-process sandbox transport of the test suite serves each request on the
-    calling thread's database connection (inside the test's transaction), so tests get one (as the runner)."""
-    if getattr(settings, "GRAPH_TRANSPORT_ADAPTERS", None):
-        return 1
-    return max(1, int(getattr(settings, "RESEARCH_CONCURRENCY", 4)))
+    """Sources read at once (``RESEARCH_CONCURRENCY``)."""
+    return max(1, int(settings.RESEARCH_CONCURRENCY))
 
 
 def exchange_concurrency() -> int:
-    return max(1, int(getattr(settings, "RESEARCH_EXCHANGE_CONCURRENCY", 2)))
+    return max(1, int(settings.RESEARCH_EXCHANGE_CONCURRENCY))
 
 
 def _count(data) -> int:

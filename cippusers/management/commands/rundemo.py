@@ -42,7 +42,7 @@ class Command(BaseCommand):
         self.stdout.write("database migrated")
         self._seed(options["reseed"])
         self._ensure_admin()
-        from tenants.demo import wire_sandbox_connection
+        from graph.sandbox.demo import wire_sandbox_connection
 
         base_url = f"http://{host}:{port}/sandbox"
         connection = wire_sandbox_connection(base_url)

@@ -12,16 +12,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import PartnerConnection
+from tenants.models import PartnerConnection
+
+from .identity import mint_refresh_token
+from .seed import partner_admin, partner_tenant
 
 DEMO_CONNECTION_NAME = "Sandbox partner (demo)"
 
 
 @transaction.atomic
 def wire_sandbox_connection(base_url: str | None = None) -> PartnerConnection:
-    from graph.sandbox.identity import mint_refresh_token
-    from graph.sandbox.seed import partner_admin, partner_tenant
-
     base = (base_url or settings.SANDBOX_BASE_URL).rstrip("/")
     partner = partner_tenant()
     admin = partner_admin()
