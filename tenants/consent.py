@@ -48,7 +48,12 @@ def start_consent(request, connection: PartnerConnection) -> str:
     flow = msal_app_for(connection).initiate_auth_code_flow(
         CONSENT_SCOPES, redirect_uri=redirect_uri, prompt="select_account"
     )
-    request.session[SESSION_KEY] = {"connection": connection.pk, "flow": flow}
+    # The endpoint is remembered: a token minted by one sign-in endpoint is never stored for another.
+    request.session[SESSION_KEY] = {
+        "connection": connection.pk,
+        "flow": flow,
+        "login_url": connection.login_url,
+    }
     return flow["auth_uri"]
 
 
@@ -61,6 +66,8 @@ def finish_consent(request, params: dict) -> ConsentResult:
     connection = PartnerConnection.objects.filter(pk=pending.get("connection")).first()
     if connection is None:
         raise ConsentError("The partner connection was deleted while signing in.")
+    if "login_url" in pending and pending["login_url"] != connection.login_url:
+        raise ConsentError("The connection's sign-in endpoint changed while signing in. Start again.")
     if params.get("error"):
         raise ConsentError(_reason(params.get("error"), params.get("error_description")))
     try:

@@ -14,7 +14,8 @@ MANAGE = "tenants.manage"
 
 
 def can_manage_tenants(user) -> bool:
-    """Discover, add, enable/disable tenants and edit partner connections."""
+    """Discover, add, enable/disable tenants and edit partner connections: Admins over all tenants and
+    superusers only (``tenants.access`` grants ``tenants.manage`` to no scoped Admin)."""
     return access.can(user, MANAGE)
 
 
@@ -24,8 +25,9 @@ def visible_tenants(user):
 
 
 def manage_tenants_required(view):
-    """403 for a signed-in technician whose role may not manage tenants (the login redirect for anonymous
-    visitors comes earlier, from LoginRequiredMiddleware)."""
+    """403 for a signed-in technician who may not manage tenants, before any object is looked up, so a
+    real and an unknown connection id answer alike (the login redirect for anonymous visitors comes
+    earlier, from LoginRequiredMiddleware)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -134,3 +134,17 @@ def test_discovery_and_manual_add_are_audited(tech_client, connection, make_tena
     assert response.status_code == 302
     entry = AuditEntry.objects.get(action="tenant.add")
     assert entry.tenant_id == added.tenant_id and entry.parameters["typed"] == "adatum.example"
+
+
+def test_a_sign_in_started_before_an_endpoint_change_stores_nothing(tech_client, connection):
+    from tenants import consent
+
+    session = tech_client.session
+    session[consent.SESSION_KEY] = {"connection": connection.pk, "flow": {"state": "s"},
+                                    "login_url": "https://login.microsoftonline.us"}  # fmt: skip
+    session.save()
+    response = tech_client.get(reverse("tenants:consent-callback"), {"state": "s", "code": "c"}, follow=True)
+    assert "sign-in endpoint changed while signing in" in response.content.decode()
+    connection.refresh_from_db()
+    assert connection.refresh_token == ""
+    assert AuditEntry.objects.get(action="connection.consent").result == "failed"
