@@ -14,12 +14,13 @@ def tenant_picker(request):
         return {}
     # Imported here: settings load context processors before the app registry is ready in some tools.
     from .permissions import can_manage_tenants
-    from .selection import current_tenant
+    from .selection import PickerHeader, current_tenant
     from .views import picker_context
 
     return {
         "current_tenant": SimpleLazyObject(lambda: current_tenant(request) or _NoTenant()),
         "picker": SimpleLazyObject(lambda: picker_context(request)),
+        "picker_header": PickerHeader(request),
         "can_manage_tenants": can_manage_tenants(user),
     }
 

@@ -221,7 +221,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("licences", "Licences", cell_licences, export_licences, ("license_names",), default=True),
     Column(
         "enabled",
-        "Sign-in",
+        "Account",
         cell_enabled,
         lambda u: "Enabled" if u.account_enabled else "Disabled",
         ("account_enabled",),

@@ -132,7 +132,7 @@ def test_more_info_panel_by_keyboard_and_export_download(browser_page, users_wor
     )
     with open(download.path(), encoding="utf-8-sig") as handle:
         lines = handle.read().splitlines()
-    assert lines[0] == "Display name,Email,Licences,Sign-in,Source"
+    assert lines[0] == "Display name,Email,Licences,Account,Source"
     assert len(lines) == 61 and lines[1].startswith(names[0])
     page.console_watch.assert_clean()
 

@@ -74,7 +74,7 @@ def test_csv_has_the_table_rows_and_default_columns(admin_client, contoso):
     assert response["Content-Type"].startswith("text/csv")
     assert 'attachment; filename="users-contoso-' in response["Content-Disposition"]
     rows = read_csv(response)
-    assert rows[0] == ["Display name", "Email", "Licences", "Sign-in", "Source"]
+    assert rows[0] == ["Display name", "Email", "Licences", "Account", "Source"]
     expected = list(
         DirectoryUser.objects.filter(tenant=contoso, account_enabled=False)
         .order_by("display_name", "pk")
@@ -126,7 +126,7 @@ def test_xlsx_is_a_valid_workbook_with_the_same_rows(admin_client, contoso):
     assert response["Content-Type"] == export.__dict__.get("XLSX_TYPE", response["Content-Type"])
     sheet = read_xlsx(response)
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0] == ("Display name", "Email", "Licences", "Sign-in", "Source")
+    assert values[0] == ("Display name", "Email", "Licences", "Account", "Source")
     assert sheet["A1"].font.b
     expected = list(
         DirectoryUser.objects.filter(tenant=contoso).order_by("-mail", "-pk").values_list("mail", flat=True)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from tenants.lookup import resolve_tenant
 from tenants.models import Tenant
+from tenants.selection import show_scope
 
 from ..models import DirectoryUser
 from ..services import profile
@@ -97,6 +98,7 @@ def user_detail(request, tenant, user_id):
          "solo": name in SOLO_SECTIONS}
         for name in profile.SECTIONS
     ]  # fmt: skip
+    show_scope(request, target, leave_to=reverse("users:list"))  # the header picker names this user's tenant
     context = {
         "tenant": target,
         "header": header,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from tenants.access import require
 from tenants.lookup import resolve_tenant
+from tenants.selection import show_scope
 from tenants.ui import htmx_partial
 
 from ..filters import parse_table_query
@@ -86,6 +87,7 @@ def user_panel(request, tenant, user_id):
         "cached": cell_time(user.synced_at),
     }
     context.update(_navigation(request, user))
+    show_scope(request, target, leave_to=reverse("users:list"))  # the full page's header names this tenant
     template = "users/panel.html#panel-body" if htmx_partial(request) else "users/panel.html"
     return render(request, template, context)
 

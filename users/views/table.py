@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import push_url
 
 from tenants.models import TenantDomain
+from tenants.selection import show_scope
 from tenants.ui import htmx_partial
 
 from ..filters import (
@@ -28,7 +29,7 @@ from ..filters import (
 from ..queries import paginate, table_queryset
 from ..tables import CHOOSABLE, saved_keys, visible_columns
 from .details import panel_url
-from .scope import ScopeError, groups_for, resolve_scope, scope_skus, sync_notices
+from .scope import ALL, ScopeError, groups_for, resolve_scope, scope_skus, sync_notices
 
 TEMPLATE = "users/list.html"
 PARTIAL = "users/list.html#users-table"
@@ -122,6 +123,11 @@ def render_table(request, params, *, partial: bool | None = None, push: bool = F
     else:
         context["groups"] = groups_for(request.user)
         scope = context.get("scope")
+        if scope is not None:
+            # The header picker names what this table shows (also when opened by URL); picking another
+            # tenant there opens that tenant's table, not this URL again.
+            show_scope(request, scope.tenant, scope.label, all_tenants=scope.param == ALL,
+                       leave_to=reverse("users:list"))  # fmt: skip
         if scope is not None and getattr(scope, "tenant", None) is not None:
             # The one tenant's last sync and its Refresh button, above the table.
             from .sync import sync_status_context
