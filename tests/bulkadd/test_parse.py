@@ -215,11 +215,3 @@ def test_lists_and_booleans():
                                                                                            False, False, None]  # fmt: skip
     with pytest.raises(ValueError):
         columns.parse_bool("maybe")
-
-
-def test_a_workbook_that_unpacks_to_too_much_is_refused(monkeypatch):
-    from users.bulkadd import parse
-
-    monkeypatch.setattr(parse, "MAX_XLSX_UNPACKED", 1000)
-    with pytest.raises(FileProblem, match="unpacks to"):
-        parse_upload("users", "users.xlsx", _xlsx([["username"], ["a"]]))

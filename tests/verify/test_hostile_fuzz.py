@@ -277,3 +277,80 @@ def _upload_and_preview(fuzz: FuzzClient, url: str, data: dict) -> None:
 
 
 pytestmark = pytest.mark.django_db
+
+
+# --- compression bombs through the upload page --------------------------------------------------------------
+
+BOMB_UPLOADS = ("shared_strings_part", "shared_strings_count", "cells", "sheets", "nesting", "billion_laughs",
+                "external_entity", "lying_sizes")  # fmt: skip
+
+
+def test_upload_bombs_stay_within_bounds(db, figure, monkeypatch):
+    """Each bomb posted to the upload page as an all-tenant Admin: refused with its message (422, shown
+    where the technician looks), in bounded time, read by a child whose own peak memory is bounded — and
+    the web process itself does not grow by what the bomb would unpack to."""
+    import resource
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    from tenants.models import TechnicianProfile, Tenant
+    from users.bulkadd import isolation
+    from users.bulkadd.parse import file_limits
+
+    from .hostile_uploads import BOMBS
+
+    readings = []
+    real_run = isolation.run_reader
+
+    def observed(*args, **kwargs):
+        result = real_run(*args, **kwargs)
+        readings.append(result.reading)
+        return result
+
+    monkeypatch.setattr(isolation, "run_reader", observed)
+    _sandbox, connection = seed_sandbox()
+    tenant = Tenant.objects.create(tenant_id=uuid.uuid4(), connection=connection, display_name="Bomb target",
+                                   default_domain="bombs.example")  # fmt: skip
+    admin = get_user_model().objects.create_user(username=f"bomb-admin-{uuid.uuid4().hex[:6]}", password="x")
+    TechnicianProfile.objects.create(user=admin, role=TechnicianProfile.Role.ADMIN,
+                                     scope=TechnicianProfile.Scope.ALL)  # fmt: skip
+    client = Client(raise_request_exception=False)
+    client.force_login(admin)
+    limits = file_limits()
+    web_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    seconds, refused, lines = [], [], []
+    for name in BOMB_UPLOADS:
+        content = BOMBS[name]()
+        started = time.monotonic()
+        response = client.post("/users/bulk-add/upload/", {
+            "tenant": str(tenant.tenant_id), "kind": "users", "file": SimpleUploadedFile(f"{name}.xlsx", content),
+        })  # fmt: skip
+        seconds.append(time.monotonic() - started)
+        page = response.content.decode(errors="replace")
+        if response.status_code == 422 and "data-file-problem" in page:
+            refused.append(name)
+        reading = readings[-1] if readings else None
+        lines.append(f"{name} {len(content) // 1024} KB: {seconds[-1]:.1f}s, child peak "
+                     f"{reading.peak_mb if reading else '?'} MB ({reading.ended if reading else 'not read'})")  # fmt: skip
+        _log("bomb " + lines[-1])
+    web_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - web_before
+    peak = max((r.peak_mb for r in readings), default=0.0)
+    virtual = max((r.peak_virtual_mb for r in readings), default=0.0)
+    time_bound = limits.seconds + isolation.START_UP_SECONDS
+
+    figure("hostile.upload_bombs_refused", len(refused), must_be=len(BOMB_UPLOADS),
+           detail="422 with the reason on the page: " + ", ".join(sorted(set(BOMB_UPLOADS) - set(refused)) or ["all"]))  # fmt: skip
+    slowest = lines[seconds.index(max(seconds))]
+    figure("hostile.upload_bomb_seconds", round(max(seconds), 2), "s", at_most=time_bound,
+           detail=f"slowest request of {len(lines)}: {slowest}")  # fmt: skip
+    figure("hostile.upload_bomb_child_peak_mb", peak, "MB", at_most=limits.memory_mb,
+           detail=f"reader child's own peak RSS (/proc VmHWM); address space <= {virtual} MB by RLIMIT_AS")  # fmt: skip
+    figure("hostile.upload_bomb_web_growth_mb", round(max(web_growth, 0.0), 1), "MB", at_most=100,
+           detail="peak RSS growth of the web (test) process over all bombs")  # fmt: skip
+    assert len(readings) == len(BOMB_UPLOADS), "every bomb must reach the reader"
+    assert refused == list(BOMB_UPLOADS), lines
+    assert max(seconds) <= time_bound and peak <= limits.memory_mb and virtual <= limits.memory_mb
+    assert web_growth <= 100

@@ -13,7 +13,7 @@ from users.provisioning import form_fields as ff
 from users.provisioning import rules
 
 from .columns import MAX_CELL, columns_for
-from .parse import max_bytes, max_rows
+from .parse import file_limits, max_bytes, max_rows
 
 KINDS = (("users", "New users"), ("guests", "Guest invitations"))
 
@@ -35,9 +35,13 @@ class UploadForm(BootstrapFormMixin, forms.Form):
 
 
 def limits_text() -> str:
+    limits = file_limits()
     return (
         f"Up to {max_rows():,} rows and {max_bytes() / 1048576:.0f} MB per file. CSV in UTF-8 (with or without "
-        "BOM) or UTF-16, separated by ; or , — or an Excel workbook (.xlsx, first sheet)."
+        "BOM) or UTF-16, separated by ; or , — or an Excel workbook (.xlsx, first worksheet read; at most "
+        f"{limits.sheets} sheets, {limits.cells:,} cells, {limits.shared_strings:,} different texts and "
+        f"{limits.part_bytes // 1048576} MB unpacked per part). Cells are cut at {MAX_CELL:,} characters. "
+        f"Reading a file may take at most {limits.seconds:g} seconds and {limits.memory_mb} MB of memory."
     )
 
 

@@ -57,6 +57,11 @@ def _guarded(view):
 # --- start: template, limits, upload ------------------------------------------------------------------------
 
 
+def _file_name(upload_file) -> str:
+    """The upload's name as stored and shown: printable characters only (a NUL cannot be stored)."""
+    return "".join(ch for ch in upload_file.name or "" if ch.isprintable())[:255] or "upload"
+
+
 @require_GET
 def start(request):
     kind = _kind(request.GET.get("kind", "users"))
@@ -136,8 +141,9 @@ def upload(request):
         except FileProblem as error:
             problem = str(error)
         else:
-            bulk_import, private_key = intake.create_import(tenant, request.user, parsed, file_name=upload_file.name,
-                                                            source_ip=client_ip(request))  # fmt: skip
+            bulk_import, private_key = intake.create_import(
+                tenant, request.user, parsed, file_name=_file_name(upload_file), source_ip=client_ip(request)
+            )
             validate.validate_import(bulk_import, refresh=True)
             response = redirect("users:bulk-add-preview", pk=bulk_import.pk)
             access.set_key(response, request, bulk_import, private_key)
@@ -378,9 +384,11 @@ def reupload(request, pk: int):
         except FileProblem as error:
             messages.error(request, str(error))
         else:
-            intake.replace_rows(bulk_import, parsed, file_name=upload_file.name)
+            intake.replace_rows(bulk_import, parsed, file_name=_file_name(upload_file))
             validate.validate_import(bulk_import, refresh=True)
-            messages.success(request, f"{upload_file.name}: {len(parsed.rows):,} row(s) read and checked.")
+            messages.success(
+                request, f"{_file_name(upload_file)}: {len(parsed.rows):,} row(s) read and checked."
+            )
     else:
         messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
     return redirect("users:bulk-add-preview", pk=bulk_import.pk)
