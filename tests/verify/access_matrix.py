@@ -21,6 +21,11 @@ EDITOR = HELPDESK | {"users.edit"}  # creates/edits users, licences, groups, mai
 ADMIN = EDITOR | {"users.actions.admin", "tenants.manage", "technicians.manage", "audit.view"}
 
 PUBLIC = "public"  # no sign-in at all: the liveness probe of the load balancer
+# Objects above tenants that only an Admin over all tenants reaches (issue 13): e.g. a technician whose
+# scope is all tenants, whom no scoped Admin may edit or deactivate.
+ALL_TENANTS = "all-tenants-admin"
+# Issue 13: partner connections, discovery, adding and enabling tenants belong to Admins over all tenants.
+ALL_TENANTS_ONLY = frozenset({"tenants.manage"})
 SIGNED_IN = "signed-in"  # any signed-in technician, even one without a role or tenants
 OTHERS_JOB = "others-job"  # someone else's job: Admins who see the job's tenant (the Jobs page's rule)
 
@@ -37,9 +42,10 @@ class Principal:
         if self.anonymous:
             return frozenset()
         # A signed-in account without a profile is a Reader without tenants (the issue's "no access yet").
-        return {"reader": READER, "helpdesk": HELPDESK, "editor": EDITOR, "admin": ADMIN}.get(
+        granted = {"reader": READER, "helpdesk": HELPDESK, "editor": EDITOR, "admin": ADMIN}.get(
             self.role or "reader", frozenset()
         )
+        return granted if self.scope == "all" else granted - ALL_TENANTS_ONLY
 
     def sees(self, column: str) -> bool:
         """Whether the tenant of this column is in the principal's scope."""
@@ -182,8 +188,9 @@ URL_RULES: dict[str, Rule | str] = {
     "technicians:list": Rule(TECHS),
     "technicians:roles": Rule(SIGNED_IN),  # what each role may do, and your own role
     "technicians:create": Rule(TECHS, methods="GP"),
-    "technicians:edit": Rule(TECHS, methods="GP"),
-    "technicians:set-active": Rule(TECHS, methods="P"),
+    # The sample technician is scoped to all tenants: out of every scoped Admin's reach (404 like unknown).
+    "technicians:edit": Rule((TECHS, ALL_TENANTS), methods="GP"),
+    "technicians:set-active": Rule((TECHS, ALL_TENANTS), methods="P"),
     "technicians:groups": Rule(TECHS),
     "technicians:group-create": Rule(TECHS, methods="GP"),
     "technicians:group-edit": Rule(TECHS, methods="GP", obj="group"),
@@ -231,6 +238,12 @@ def expected(need: tuple[str, ...], principal: Principal, column: str | None) ->
         return True
     if need == (OTHERS_JOB,):
         return principal.role == "admin"
+    if ALL_TENANTS in need:
+        return (
+            principal.role == "admin"
+            and principal.scope == "all"
+            and set(need) - {ALL_TENANTS} <= principal.permissions
+        )
     return set(need) <= principal.permissions
 
 
