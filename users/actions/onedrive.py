@@ -1,7 +1,9 @@
 """OneDrive actions: pre-provision a user's OneDrive, add a shortcut to a SharePoint library or folder.
 
 Pre-provision OneDrive posts SharePoint CSOM ``Tenant.RequestPersonalSites`` to the tenant's admin site
-with a delegated SharePoint token (graph.services.sharepoint), as the reference does. It first reads the
+with a delegated SharePoint token (graph.services.sharepoint), as the reference does. It is offered only to
+users whose cached licences include a SharePoint Online / OneDrive plan (``onedrive_licences``; the menus
+grey it out with the reason otherwise, and the runner skips such a user with it). It first reads the
 user's drive: a user who already has one is skipped with the reason. SharePoint only queues the creation,
 so the outcome is ACCEPTED ("completes later"), never SUCCESS; View user's OneDrive section says "not
 provisioned" until the drive exists. CSOM takes up to 200 names per call, but the registry runs ``run=``
