@@ -189,18 +189,17 @@ def scope_refusal(editor, role: str, scope: str, tenants=(), groups=()) -> str |
 
 
 def groups_within_scope(user) -> QuerySet[TenantGroup]:
-    """Tenant groups lying wholly inside ``user``'s scope: all of them for a scope of all tenants, else
-    those with at least one tenant and none outside (what a technician may see named)."""
-    groups = TenantGroup.objects.all()
-    if not access._access(user).active:
-        return groups.none()
-    if access._access(user).all_tenants:
+    """Tenant groups lying wholly inside ``user``'s scope: those with at least one tenant and none
+    outside it (what a technician may see named; an empty group names no tenant of theirs)."""
+    access_ = access._access(user)
+    if not access_.active:
+        return TenantGroup.objects.none()
+    members = TenantGroup.tenants.through.objects
+    groups = TenantGroup.objects.filter(pk__in=members.values("tenantgroup_id"))
+    if access_.all_tenants:
         return groups
     outside = access.Tenant.objects.exclude(pk__in=access.scope_tenants(user).values("pk"))
-    members = TenantGroup.tenants.through.objects
-    return groups.filter(pk__in=members.values("tenantgroup_id")).exclude(
-        pk__in=members.filter(tenant_id__in=outside.values("pk")).values("tenantgroup_id")
-    )
+    return groups.exclude(pk__in=members.filter(tenant_id__in=outside.values("pk")).values("tenantgroup_id"))
 
 
 def manageable_groups(editor) -> QuerySet[TenantGroup]:
