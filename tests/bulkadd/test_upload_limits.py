@@ -93,6 +93,32 @@ def test_a_damaged_part_is_refused_with_its_name_and_line():
     assert "xl/worksheets/sheet1.xml is not valid XML" in problem and "line 1" in problem
 
 
+def test_a_mangled_workbook_is_read_or_refused_never_an_error():
+    """Bytes flipped anywhere (zip directory, headers, compressed or stored XML): the reader either reads
+    the file or raises FileProblem — never another exception (in the child that would be a bare exit)."""
+    import random
+    import zipfile
+
+    source = hostile.workbook()
+    stored = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(source)) as packed,
+        zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as plain,
+    ):
+        for name in packed.namelist():
+            plain.writestr(name, packed.read(name))
+    rng = random.Random(13)
+    for base in (source, stored.getvalue()):
+        for _ in range(400):
+            data = bytearray(base)
+            for _ in range(rng.randint(1, 6)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            try:
+                read_table("b.xlsx", bytes(data), Limits())
+            except FileProblem as problem:
+                assert str(problem)
+
+
 def test_an_old_or_password_protected_workbook_is_named():
     assert ".xls" in str(_refused(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "book.xls"))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import struct
 import zipfile
 import zlib
 from datetime import datetime, timedelta
@@ -45,7 +46,14 @@ def damaged(detail: str) -> FileProblem:
 def xlsx_table(content: bytes, budget: Budget) -> tuple[list[list[str]], str, list[str]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+    ) as exc:
         raise FileProblem(
             "The file looks like an Excel workbook but cannot be opened as one (.xlsx): it may be cut short "
             "or damaged. Save it again from Excel and upload it again."
@@ -158,6 +166,8 @@ def _parse(archive: zipfile.ZipFile, part: str, handler: _Handler) -> None:
                     )
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
+    except FileProblem:
+        raise
     except KeyError as exc:
         raise damaged(f"it has no {part}") from exc
     except expat.ExpatError as exc:
@@ -165,7 +175,8 @@ def _parse(archive: zipfile.ZipFile, part: str, handler: _Handler) -> None:
         if b"\x00" in chunk:
             what += "; it holds a NUL character (code 0), which XML does not allow"
         raise damaged(f"{part} is not valid XML ({what}, line {exc.lineno}{handler.where})") from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, struct.error) as exc:
+        # ValueError: zipfile seeking to an offset the damaged directory gave (FileProblem passed above)
         raise damaged(f"{part} cannot be unpacked ({exc}); the file may be cut short") from exc
     except (NotImplementedError, RuntimeError) as exc:  # an unknown compression, or an encrypted part
         raise damaged(f"{part} cannot be unpacked ({exc})") from exc
