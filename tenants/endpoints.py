@@ -7,7 +7,8 @@ public cloud or a national cloud, unless the deployment explicitly allows more h
 
 * ``PARTNER_ENDPOINT_ALLOWED_HOSTS``: extra host names (``"*.example.net"`` allows its subdomains, ``"*"``
   any host); for a test or demo deployment that talks to a Graph-compatible stand-in;
-* the embedded sandbox's own host (``SANDBOX_BASE_URL``), while the sandbox is enabled.
+* the embedded sandbox's own host (``SANDBOX_BASE_URL``, over the scheme configured there), while the
+  sandbox is enabled.
 
 Which credentials a changed endpoint costs is the form's business (tenants/forms.py): none follow it.
 """
@@ -59,6 +60,13 @@ def _extra_hosts() -> list[str]:
     return [h for h in hosts if h]
 
 
+def _is_sandbox_origin(parts) -> bool:
+    if not (getattr(settings, "SANDBOX_ENABLED", False) and getattr(settings, "SANDBOX_BASE_URL", "")):
+        return False
+    sandbox = urlsplit(settings.SANDBOX_BASE_URL)
+    return (parts.scheme, parts.netloc.lower()) == (sandbox.scheme, sandbox.netloc.lower())
+
+
 def _matches(host: str, pattern: str) -> bool:
     if pattern == "*":
         return True
@@ -78,6 +86,8 @@ def host_problem(field: str, url: str) -> str | None:
     if not enforced():
         return None
     if parts.scheme != "https":
+        if _is_sandbox_origin(parts):
+            return None  # the embedded sandbox, at the address the deployment configured for it
         return "Endpoints must use https."
     exact, suffixes = MICROSOFT[field]
     if host in exact or host.endswith(suffixes):

@@ -148,3 +148,13 @@ def test_a_sign_in_started_before_an_endpoint_change_stores_nothing(tech_client,
     connection.refresh_from_db()
     assert connection.refresh_token == ""
     assert AuditEntry.objects.get(action="connection.consent").result == "failed"
+
+
+def test_the_enabled_sandbox_is_reachable_over_its_own_address(settings):
+    from tenants.endpoints import host_problem
+
+    settings.SANDBOX_ENABLED, settings.SANDBOX_BASE_URL = True, "http://127.0.0.1:8000/sandbox"
+    assert host_problem("graph_url", "http://127.0.0.1:8000/sandbox/graph") is None
+    assert host_problem("graph_url", "http://127.0.0.1:9000/graph") == "Endpoints must use https."
+    settings.SANDBOX_ENABLED = False
+    assert host_problem("graph_url", "http://127.0.0.1:8000/sandbox/graph") == "Endpoints must use https."
