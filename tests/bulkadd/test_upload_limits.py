@@ -182,6 +182,14 @@ def test_the_memory_limit_holds_and_says_so():
     assert problem.reading.peak_virtual_mb <= 64
 
 
+def test_a_reader_that_cannot_start_is_a_message(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(isolation.subprocess, "Popen", refuse)
+    assert str(_refused(b"username\r\nann\r\n", "u.csv")) == isolation.NOT_STARTED
+
+
 # --- a normal workbook reads as it did with openpyxl -----------------------------------------------------------
 
 

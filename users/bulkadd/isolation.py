@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_UP_SECONDS = 5.0  # interpreter start-up on a busy host, on top of the reading limit
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
+NOT_STARTED = "The server could not start reading the file just now. Upload it again in a minute."
 
 
 @dataclass
@@ -65,11 +66,15 @@ def run_reader(name: str, content: bytes, limits: Limits) -> ReadResult:
         stdin.write(json.dumps({"name": name[:255], "limits": asdict(limits)}).encode() + b"\n")
         stdin.write(content)
         stdin.seek(0)
-        process = subprocess.Popen(
-            [sys.executable, "-E", "-s", "-m", "users.bulkadd.reader"],
-            stdin=stdin, stdout=stdout, stderr=stderr, cwd=PROJECT_ROOT, close_fds=True,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
-        )  # fmt: skip
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-E", "-s", "-m", "users.bulkadd.reader"],
+                stdin=stdin, stdout=stdout, stderr=stderr, cwd=PROJECT_ROOT, close_fds=True,
+                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+            )  # fmt: skip
+        except OSError:  # no process could be started (process or memory limits of the host)
+            logger.exception("bulk add reader could not be started")
+            return ReadResult(problem=NOT_STARTED, reading=Reading(ended="not started"))
         timed_out, status, usage = _wait(process, limits.seconds + START_UP_SECONDS)
         reading = Reading(round(time.monotonic() - started, 3), round(usage.ru_maxrss / 1024, 1),
                           float(limits.memory_mb))  # fmt: skip
@@ -102,6 +107,11 @@ def _wait(process: subprocess.Popen, seconds: float):
                 select.select([watch], [], [], remaining)
             else:
                 time.sleep(min(0.01, remaining))
+    except BaseException:  # interrupted while waiting (worker shutdown): never leave the reader running
+        process.kill()
+        os.wait4(process.pid, 0)
+        process.returncode = -signal.SIGKILL
+        raise
     finally:
         if watch is not None:
             os.close(watch)
