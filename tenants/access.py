@@ -360,8 +360,7 @@ def scope_description(user) -> str:
 
 _GLOBAL_NAMES = frozenset({
     "ROLE_RANK", "can_manage_group", "can_manage_technician", "groups_within_scope", "manageable_groups",
-    "manageable_technician_or_404", "manageable_technicians", "manages_global", "manages_scoped",
-    "scope_refusal",
+    "manageable_technician_or_404", "manageable_technicians", "manages_global", "scope_refusal",
 })  # fmt: skip
 
 

@@ -120,11 +120,6 @@ def _editor_spec(editor) -> ScopeSpec | None:
     return ScopeSpec.of(profile) if profile is not None else None
 
 
-def manages_scoped(editor) -> bool:
-    """An Admin scoped to some tenants, who may manage only what lies wholly inside that scope."""
-    return access.can(editor, MANAGE_TECHNICIANS) and not manages_global(editor)
-
-
 # --- technicians --------------------------------------------------------------------------------------------
 
 
