@@ -197,8 +197,6 @@ def _openpyxl_table(content: bytes) -> list[list[str]]:
     """The table the previous reader (openpyxl, read-only, values only) produced, in the new layout."""
     from openpyxl import load_workbook
 
-    from users.bulkadd.reader_xlsx import _date_text  # noqa: F401 - the same text rules are compared below
-
     def text(value) -> str:
         if value is None:
             return ""

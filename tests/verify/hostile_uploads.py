@@ -111,7 +111,7 @@ def many_shared_strings(count: int = 1_200_000) -> bytes:
 
 
 def many_cells(count: int = 2_000_000) -> bytes:
-    """A first sheet of ``count`` formatted-but-empty cells, 1,000 to a row... all in one row group."""
+    """A first sheet of a header and then ``count`` formatted-but-empty cells in one row."""
     head = f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is>' \
            "<t>username</t></is></c></row><row r=\"2\">"  # fmt: skip
     return workbook({"xl/worksheets/sheet1.xml": _repeat(head.encode(), b'<c s="1"/>', count,
