@@ -4,15 +4,16 @@ Every page is a constant number of queries whatever its size: one COUNT(*) and o
 (``select_related("tenant")``; licence names come from the denormalised ``license_names`` text, so no
 per-row lookups). The bulky ``graph`` JSON is deferred: the table never reads it.
 
-Search (case-insensitive), chosen to stay correct *and* indexable on PostgreSQL at 100,000 rows:
-  * prefix match (``istartswith``) on display name, given name, surname, UPN and mail. A technician types
-    the start of a name or address; prefix ``LIKE 'x%'`` can use a btree expression index on
-    ``UPPER(col) varchar_pattern_ops``, while ``%x%`` on these columns never could without trigrams;
-  * substring match on ``proxy_search`` (lower-case aliases joined by spaces), so any alias and any part
-    of an address (``@fabrikam.com``, ``x500:``) is found. The value is already lower-case, so plain
-    ``LIKE`` (``contains`` on the lowered term) is used: no ``UPPER()`` and indexable by a pg_trgm GIN index.
-The primary SMTP address and usually the UPN are also proxy addresses, so a substring of an address is
-found through ``proxy_search`` even where the prefix rules miss it.
+Search ignores case and accents the same way on SQLite and PostgreSQL (``users.search_key``), and stays
+indexable on PostgreSQL at 100,000 rows:
+  * prefix match on display name, given name, surname, UPN, mail and every SMTP address: the term, folded
+    in Python, against ``search_key`` (those values folded by the sync, each after a separator), as one
+    ``LIKE '%<sep>term%'`` that the pg_trgm GIN index on ``search_key`` serves;
+  * substring match on ``proxy_search`` (lower-case aliases joined by spaces), so any part of an address
+    (``@fabrikam.com``, ``x500:``) is found. The value is already lower-case, so plain ``LIKE``
+    (``contains`` on the lowered term) is used: no ``UPPER()`` and indexable by a pg_trgm GIN index.
+A prefix in the middle of a display name ("00001" in "Ada Lovelace 00001") is not a match: a technician
+types the start of a name or an address.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.db.models import Count, F, Q, QuerySet
 from .filters import TableQuery
 from .models import DirectoryUser, DirectoryUserLicense
 from .query_merge import merge_supported, merge_worthwhile, merged_page_sql, merged_rows
+from .search_key import SEPARATOR, fold
 from .tables import SORTABLE
 
 # The table, export and panel never read these; the JSON can be kilobytes per row.
@@ -34,14 +36,11 @@ def search_q(term: str) -> Q:
     term = term.strip()
     if not term:
         return Q()
-    return (
-        Q(display_name__istartswith=term)
-        | Q(given_name__istartswith=term)
-        | Q(surname__istartswith=term)
-        | Q(user_principal_name__istartswith=term)
-        | Q(mail__istartswith=term)
-        | Q(proxy_search__contains=term.lower())
-    )
+    aliases = Q(proxy_search__contains=term.lower())
+    folded = fold(term)
+    if not folded:  # only marks or separators: nothing to look for as a prefix
+        return aliases
+    return Q(search_key__contains=SEPARATOR + folded) | aliases
 
 
 def filter_users(qs: QuerySet, query: TableQuery, tenants=None) -> QuerySet:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tenants.models import PartnerConnection, Tenant, TenantDomain
 from users.models import DirectoryUser, DirectoryUserLicense, TenantSku
+from users.search_key import search_key_of
 
 _counter = itertools.count(1)
 
@@ -119,7 +120,9 @@ def make_users(tenant: Tenant, n: int, *, batch_size: int = 2000, start: int = 0
             }
             for key, value in overrides.items():
                 values[key] = value(i) if callable(value) else value
-            users.append(DirectoryUser(tenant=tenant, **values))
+            user = DirectoryUser(tenant=tenant, **values)
+            user.search_key = search_key_of(user)  # as the sync writes it (bulk_create skips save())
+            users.append(user)
             licence_ids.append([uuid.UUID(str(s)) for s in values["license_sku_ids"]])
         saved = DirectoryUser.objects.bulk_create(users, batch_size=batch_size)
         if saved and saved[0].pk is None:  # backends without RETURNING: fetch ids back

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from tenants.models import Tenant
+from users.search_key import KEY_SOURCE_FIELDS, search_key_of
 
 
 class TenantSku(models.Model):
@@ -87,6 +88,9 @@ class DirectoryUser(models.Model):
     proxy_addresses = models.JSONField(default=list)
     # Lower-case proxy addresses joined by spaces, so search can match any alias with one LIKE.
     proxy_search = models.TextField(blank=True, default="")
+    # Names and addresses folded for case- and accent-insensitive search (users.search_key), written by the
+    # sync with the row; a pg_trgm GIN index on PostgreSQL (migration 0010).
+    search_key = models.TextField(blank=True, default="", editable=False)
     account_enabled = models.BooleanField(default=True)
     on_premises_sync_enabled = models.BooleanField(default=False)
     on_premises_immutable_id = models.CharField(max_length=128, blank=True, default="")
@@ -123,6 +127,16 @@ class DirectoryUser(models.Model):
 
     def __str__(self) -> str:
         return self.user_principal_name
+
+    def save(self, *args, **kwargs):
+        # The sync writes rows with its own upsert (users.sync.store) and builds the key there; a row saved
+        # through the ORM (tests, admin scripts) keeps its key in step the same way.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or set(update_fields) & set(KEY_SOURCE_FIELDS):
+            self.search_key = search_key_of(self)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_key"}
+        super().save(*args, **kwargs)
 
 
 class DirectoryUserLicense(models.Model):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from users.models import DirectoryUser
+from users.search_key import build_search_key
 
 # What the table, its column chooser, the More info panel and View user's profile read from the cache.
 # Explicit, because /users without $select returns a dozen properties and with it exactly these.
@@ -78,6 +79,7 @@ SYNCED_FIELDS: tuple[str, ...] = (
     "business_phones",
     "proxy_addresses",
     "proxy_search",
+    "search_key",
     "account_enabled",
     "on_premises_sync_enabled",
     "on_premises_immutable_id",
@@ -184,6 +186,10 @@ def user_fields(record: Mapping, licence_name: Callable[[str], str], *, now: dat
     fields["business_phones"] = phones
     fields["proxy_addresses"] = proxies
     fields["proxy_search"] = " ".join(address.lower() for address in proxies)
+    fields["search_key"] = build_search_key(
+        display_name=fields["display_name"], given_name=fields["given_name"], surname=fields["surname"],
+        user_principal_name=fields["user_principal_name"], mail=fields["mail"], proxy_addresses=proxies,
+    )  # fmt: skip
     # accountEnabled is null only for objects Graph has not finished creating: treat as enabled.
     fields["account_enabled"] = record.get("accountEnabled") is not False
     # null means "never synced from AD" (cloud-only); false means "was synced, sync since turned off".
