@@ -4,7 +4,8 @@
   converted, with the on-premises attributes Entra Connect writes;
 * an on-premises synced security group beside the four cloud kinds (create_groups makes those and the
   dynamic group), holding the synced users;
-* managers: in each department, the longest-serving member manages the others.
+* managers: in each department, the longest-serving member manages the others;
+* a cloud-only member with a leftover immutable id (once synced, no longer), for Clear immutable ID.
 
 Guests and a SKU without free units come from the people plan and ``seed_data`` (spare units 0).
 Deterministic (no random draws, so adding this step shifts nothing seeded before it) and cheap: a handful of
@@ -91,9 +92,32 @@ def _set_managers(ctx: TenantSeed) -> None:
             SandboxUser.objects.filter(pk__in=[p.id for p in reports]).update(manager_id=head.id)
 
 
+def _leave_an_immutable_id(ctx: TenantSeed) -> None:
+    """One cloud-only member keeps the immutable id of the AD account it was once synced from (taken out of
+    sync scope and restored: Graph then says onPremisesSyncEnabled false), so "Clear immutable ID" has a
+    user to run on in every demo tenant. Chosen after the hybrid conversions above, outside the admin seats."""
+    candidates = [p for p in ctx.people if p.kind == "member" and not p.synced and p.index >= len(ROLE_SEATS)]
+    if not candidates:
+        return
+    # A disabled account (a former employee's: the typical leftover) where there is one: the other demo
+    # casts (mailbox features, the compromised user, the privileged roles) take enabled members, from the
+    # start and from the end of the plan, so otherwise the middle one.
+    disabled = [p for p in candidates if not p.enabled]
+    person = disabled[-1] if disabled else candidates[len(candidates) // 2]
+    user = SandboxUser.objects.get(pk=person.id)
+    user.properties = {
+        **user.properties,
+        "onPremisesSyncEnabled": False,
+        "onPremisesImmutableId": base64.b64encode(ctx.id_for("objectGUID", person.index).bytes_le).decode(),
+        "onPremisesLastSyncDateTime": iso(ctx.as_of - timedelta(days=200)),
+    }
+    user.save(update_fields=["properties"])
+
+
 def seed_provisioning(ctx: TenantSeed) -> None:
     if not _demo_customer(ctx):
         return
     _ensure_hybrid_users(ctx)
     _ensure_synced_group(ctx)
     _set_managers(ctx)
+    _leave_an_immutable_id(ctx)
