@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# ARGS go to rundemo (e.g. make run ARGS=--reseed). exec: rundemo replaces the recipe's shell, so the
+# SIGTERM make forwards to its child reaches rundemo, which stops everything it started.
 run: $(STAMP)
-	PORT=$(PORT) $(PY) manage.py rundemo --port $(PORT)
+	PORT=$(PORT) exec $(PY) manage.py rundemo --port $(PORT) $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(TEST_ARGS)

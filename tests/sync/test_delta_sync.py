@@ -85,3 +85,14 @@ def test_changed_select_forces_a_full_sync(northwind):
     DirectorySyncState.objects.filter(tenant=northwind).update(delta_select="older")
     result = sync_tenant(northwind, sign_ins=False)
     assert result.kind == "full" and result.full_reason == "the synced properties changed"
+
+
+def test_a_delta_link_of_another_graph_endpoint_forces_a_full_sync(northwind):
+    # The demo sandbox restarted on another port: its old deltaLink points where no token may go.
+    sync_tenant(northwind, sign_ins=False)
+    state = DirectorySyncState.objects.get(tenant=northwind)
+    moved = state.delta_link.replace("://", "://moved-", 1)
+    DirectorySyncState.objects.filter(tenant=northwind).update(delta_link=moved)
+    result = sync_tenant(northwind, sign_ins=False)
+    assert result.ok and result.kind == "full" and result.full_reason == "the Graph endpoint changed"
+    assert "://moved-" not in DirectorySyncState.objects.get(tenant=northwind).delta_link  # a fresh link

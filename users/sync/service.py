@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -68,7 +69,12 @@ def describe_error(exc: GraphError) -> str:
     return text[:1000]
 
 
-def full_sync_reason(state: DirectorySyncState, full: bool) -> str:
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
+def full_sync_reason(state: DirectorySyncState, full: bool, graph_url: str = "") -> str:
     """Why this sync must list everything, or "" when a delta round will do."""
     if full:
         return "full sync requested"
@@ -76,6 +82,10 @@ def full_sync_reason(state: DirectorySyncState, full: bool) -> str:
         return "first sync"
     if state.delta_select != SELECT_FINGERPRINT:
         return "the synced properties changed"
+    if graph_url and _origin(state.delta_link) != _origin(graph_url):
+        # The connection now points at another Graph endpoint (e.g. the demo sandbox on another port): the
+        # client never sends a token to the old one, and that endpoint's changes mean nothing here anyway.
+        return "the Graph endpoint changed"
     return ""
 
 
@@ -164,7 +174,7 @@ def sync_tenant(
 def _run(tenant, client, state, full, lock, result: SyncResult, fields: dict) -> None:
     namer = refresh_tenant_skus(tenant, client)
     lock.renew()
-    reason = full_sync_reason(state, full)
+    reason = full_sync_reason(state, full, client.graph_url)
     if not reason:
         try:
             link, result.changed, result.removed = delta_sync(

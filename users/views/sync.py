@@ -47,6 +47,24 @@ def sync_status_context(user, tenant: Tenant) -> dict:
     }
 
 
+def first_sync_waiting(user, notices: list[dict]) -> dict:
+    """For an empty table: the tenants in view still waiting for their first sync (from ``sync_notices``),
+    each with its sync status, and whether one is queued or running (the table then polls itself, so the
+    users appear when it finishes)."""
+    tenants = [sync_status_context(user, n["tenant"]) for n in notices if n["kind"] == "never"]
+    now = timezone.now()
+    pending = any(
+        t["syncing"]
+        or bool(
+            t["sync_state"]
+            and t["sync_state"].last_attempt_at
+            and now - t["sync_state"].last_attempt_at < QUEUED_PATIENCE
+        )
+        for t in tenants
+    )
+    return {"tenants": tenants, "pending": pending}
+
+
 def _render_status(request, tenant: Tenant):
     return render(request, "users/sync_status.html", sync_status_context(request.user, tenant))
 

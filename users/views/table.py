@@ -30,6 +30,7 @@ from ..queries import paginate, table_queryset
 from ..tables import CHOOSABLE, saved_keys, visible_columns
 from .details import panel_url
 from .scope import ALL, ScopeError, groups_for, resolve_scope, scope_skus, sync_notices
+from .sync import first_sync_waiting
 
 TEMPLATE = "users/list.html"
 PARTIAL = "users/list.html#users-table"
@@ -80,6 +81,10 @@ def table_context(request, params) -> dict:
         "next_url": query.page_url(page.number + 1),
         "export_csv": reverse("users:export-csv") + "?" + query.urlencode(page=1),
         "export_xlsx": reverse("users:export-xlsx") + "?" + query.urlencode(page=1),
+        # An empty, unfiltered table says which tenants still wait for their first sync, with Refresh.
+        "first_sync": (
+            first_sync_waiting(request.user, notices) if not page.count and not query.has_filters else None
+        ),
     }
 
 
