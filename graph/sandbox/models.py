@@ -178,6 +178,8 @@ class SandboxGroup(models.Model):
     on_premises_sync_enabled = models.BooleanField(null=True, blank=True)
     created_datetime = models.DateTimeField(default=timezone.now)
     properties = models.JSONField(default=dict)
+    # Only a role-assignable group can be assigned a directory role (set at creation, never changed).
+    is_assignable_to_role = models.BooleanField(default=False)
 
 
 class SandboxGroupMember(models.Model):
@@ -207,6 +209,19 @@ class SandboxRoleMember(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["role", "user"], name="unique_sandbox_role_member")]
+
+
+class SandboxGroupRoleMember(models.Model):
+    """A role-assignable group holding a directory role: its members hold the role too (they see it in
+    ``transitiveMemberOf``, not in ``memberOf``)."""
+
+    role = models.ForeignKey(SandboxDirectoryRole, on_delete=models.CASCADE, related_name="group_memberships")
+    group = models.ForeignKey(SandboxGroup, on_delete=models.CASCADE, related_name="role_memberships")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["role", "group"], name="unique_sandbox_group_role_member")
+        ]
 
 
 class SandboxMailbox(models.Model):

@@ -325,6 +325,7 @@ def seed_activity(ctx: TenantSeed) -> None:
 from .seed_compromise import seed_compromise  # noqa: E402  (a compromised user and research sources)
 from .seed_mail import seed_mail_rules  # noqa: E402  (inbox rules, distribution-list member)
 from .seed_provisioning import seed_provisioning  # noqa: E402  (hybrid users, synced group, managers)
+from .seed_roles import seed_privileged_roles  # noqa: E402  (Domain Name Administrator, a role-assignable group)
 from .seed_security import seed_security  # noqa: E402  (a step module that needs the models above)
 from .seed_sharepoint import seed_sharepoint  # noqa: E402  (team sites, libraries, folders)
 
@@ -341,6 +342,7 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     seed_sharepoint,
     seed_provisioning,
     seed_compromise,
+    seed_privileged_roles,
     finish_tenant,
 ]
 

@@ -1,5 +1,5 @@
 """Account-level writes on one user: delete, block/unblock sign-in, revoke sessions, clear the immutable
-id, reset the password (cloud or writeback), and the read of the user's directory roles.
+id, reset the password (cloud or writeback). (A user's directory roles: graph/services/roles.py.)
 
 Writes that fit a $batch are offered as ``*_request`` builders returning a :class:`BatchRequest` (the
 action runner batches them across users, 20 per call); each also has a direct function for a single call.
@@ -16,9 +16,6 @@ from graph.client import GraphClient
 
 # The fixed id of every user's password authentication method (Graph: passwordAuthenticationMethod).
 PASSWORD_METHOD_ID = "28c10230-6103-485e-b985-444c60001490"
-ROLE_SELECT = "id,displayName,roleTemplateId"
-# memberOf with an OData cast is an advanced query: Graph wants ConsistencyLevel: eventual.
-_EVENTUAL = {"ConsistencyLevel": "eventual"}
 
 
 def _user(user_id: str) -> str:
@@ -48,16 +45,6 @@ def clear_immutable_id_request(user_id: str, request_id: str = "immutableId") ->
     return BatchRequest(request_id, "PATCH", _user(user_id), body={"onPremisesImmutableId": None})
 
 
-def directory_roles_request(user_id: str, request_id: str = "roles") -> BatchRequest:
-    """The user's activated directory roles (direct memberships), each with its roleTemplateId."""
-    return BatchRequest(
-        request_id,
-        "GET",
-        f"{_user(user_id)}/memberOf/microsoft.graph.directoryRole?$select={ROLE_SELECT}&$top=999",
-        headers=dict(_EVENTUAL),
-    )
-
-
 # --- direct calls ----------------------------------------------------------------------------------------
 
 
@@ -75,15 +62,6 @@ def revoke_sessions(client: GraphClient, user_id: str) -> bool:
 
 def clear_immutable_id(client: GraphClient, user_id: str) -> None:
     client.patch(_user(user_id), {"onPremisesImmutableId": None})
-
-
-def get_user_roles(client: GraphClient, user_id: str) -> list[dict]:
-    """[{id, displayName, roleTemplateId}] of the user's directory roles."""
-    roles: list[dict] = []
-    path = f"{_user(user_id)}/memberOf/microsoft.graph.directoryRole"
-    for page in client.iter_pages(path, params={"$select": ROLE_SELECT}, headers=dict(_EVENTUAL)):
-        roles.extend(page)
-    return roles
 
 
 def reset_password_cloud(client: GraphClient, user_id: str, password: str, *, force_change: bool) -> None:

@@ -146,18 +146,24 @@ def test_inapplicable_action_greyed_out_with_reason_and_refused(case, role_clien
 
 
 def test_privileged_target_needs_admin(case, role_client, django_capture_on_commit_callbacks):
-    from graph.sandbox.models import SandboxDirectoryRole, SandboxRoleMember
+    """Every action, not only credential ones: the target holds Domain Name Administrator (privileged, and
+    not on the old hard-coded list) through a role-assignable group only, so it shows in transitiveMemberOf."""
+    from graph.sandbox.models import SandboxGroup, SandboxGroupMember, SandboxGroupRoleMember
+    from graph.sandbox.seed_roles import DOMAIN_NAME_ADMINISTRATOR, activate_role
     from users.models import AuditEntry
 
     action, target, row = case["action"], case["target"], case["row"]
-    if not action.privileged_guard:
-        pytest.skip("not a privileged-guard action")
-    role = SandboxDirectoryRole.objects.get(tenant_id=target.tenant_id,
-                                            role_template_id="62e90394-69f5-4237-9190-012177145e10")  # fmt: skip
-    SandboxRoleMember.objects.create(role=role, user=target)
+    group = SandboxGroup.objects.create(tenant=target.tenant, display_name="Domain admins (role-assignable)",
+                                        is_assignable_to_role=True)  # fmt: skip
+    SandboxGroupRoleMember.objects.create(
+        role=activate_role(target.tenant, DOMAIN_NAME_ADMINISTRATOR), group=group
+    )
+    SandboxGroupMember.objects.create(group=group, user=target)
     editor = role_client("editor")
     page = editor.get(url(action.key), {"user": case["world"].value(row)}).content.decode()
-    assert "Needs the Admin role because" in page and "Global Administrator" in page
+    refusal = re.search(r"Needs the Admin role because (\S+) holds ([^<]+)\.<", page)
+    assert refusal and refusal.group(1) == row.user_principal_name, page
+    assert "Domain Name Administrator" in refusal.group(2).split(", ")
     assert "data-confirm-button" not in page
     version = target.version
     response, results = run(editor, action, [row], case["example"].data, django_capture_on_commit_callbacks)

@@ -162,7 +162,8 @@ def test_privileged_guard_reads_roles_in_one_batch(django_user_model):
         return 200, {}, json.dumps({"responses": answers})
 
     responses.add_callback(responses.POST, BATCH_URL, callback=callback)
-    action = patch_action(privileged_guard=True)
+    responses.add(responses.GET, f"{GRAPH}/beta/roleManagement/directory/roleDefinitions", json={"value": []})
+    action = patch_action()  # every action is guarded
     results = runner.run_action(action, targets(tenant, [admin_user, plain]), {}, technician=helpdesk,
                                 contexts={tenant.pk: context(tenant, helpdesk)})  # fmt: skip
     assert results[0].outcome.status == Status.SKIPPED
@@ -170,6 +171,7 @@ def test_privileged_guard_reads_roles_in_one_batch(django_user_model):
         f"Needs the Admin role because {admin_user.user_principal_name} holds Global Administrator.")  # fmt: skip
     assert results[1].outcome.status == Status.SUCCESS
     assert len(calls[0]["requests"]) == 2 and all(r["method"] == "GET" for r in calls[0]["requests"])
+    assert all("/transitiveMemberOf/microsoft.graph.directoryRole" in r["url"] for r in calls[0]["requests"])
     assert [r["method"] for r in calls[1]["requests"]] == ["PATCH"]
 
 
@@ -189,7 +191,7 @@ def test_guard_fails_closed_when_roles_cannot_be_read(django_user_model):
             lambda item: graph_error("Authorization_RequestDenied", "Insufficient privileges."),
         ),
     )
-    action = patch_action(privileged_guard=True, permission="users.actions.helpdesk")
+    action = patch_action(permission="users.actions.helpdesk")
     result = runner.run_action(action, targets(tenant, [user]), {}, technician=helpdesk,
                                contexts={tenant.pk: context(tenant, helpdesk)})[0]  # fmt: skip
     assert result.outcome.status == Status.SKIPPED and "could not check" in result.outcome.message

@@ -29,10 +29,11 @@ class EditWorld:
     sandbox: dict  # sandbox display name -> SandboxTenant
 
     def user(self, name: str, *, synced=False, where=None, exclude=()) -> SandboxUser:
-        """A licensed, enabled member of the named tenant (cloud-only unless ``synced``)."""
+        """A licensed, enabled member of the named tenant (cloud-only unless ``synced``) holding no directory
+        role (directly or through a role-assignable group): only an Admin may edit those."""
         users = SandboxUser.objects.filter(
-            tenant=self.sandbox[name], user_type="Member", account_enabled=True
-        )
+            tenant=self.sandbox[name], user_type="Member", account_enabled=True, role_memberships__isnull=True
+        ).exclude(group_memberships__group__is_assignable_to_role=True)
         for user in users.exclude(pk__in=[u.pk for u in exclude]).order_by("created_datetime", "id"):
             props = user.properties
             if bool(props.get("onPremisesSyncEnabled")) != synced or not props.get("assignedLicenses"):

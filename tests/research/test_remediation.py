@@ -66,8 +66,44 @@ def test_privileged_target_needs_admin_for_credential_steps(researched, role_cli
     SandboxRoleMember.objects.create(role=role, user=compromised)
     editor = role_client("editor")
     page = editor.get(remediate_url(tenant, compromised.pk), HTTP_HX_REQUEST="true").content.decode()
-    assert page.count("Needs the Admin role because") == 4  # block, password, sessions, MFA methods
+    assert page.count("Needs the Admin role because") == len(ALL_STEPS)  # every step writes on the user
     assert "Global Administrator" in page
+
+
+def test_role_through_a_group_refuses_every_step_in_the_page_and_in_the_worker(
+    researched, role_client, django_capture_on_commit_callbacks
+):
+    """The compromised user joins the seeded role-assignable group (Password Administrator through the group
+    only): an Editor sees every step refused with the role named, cannot post them, and a step of the
+    remediation's own (inbox rules) run by the worker is refused too; an Admin runs it."""
+    from graph.sandbox.models import SandboxGroup, SandboxGroupMember
+    from users.actions.registry import Target
+    from users.actions.runner import build_context
+    from users.models import DirectoryUser
+
+    tenant, compromised, report, admin = researched
+    group = SandboxGroup.objects.get(tenant_id=compromised.tenant_id, is_assignable_to_role=True)
+    SandboxGroupMember.objects.create(group=group, user=compromised)
+    editor = role_client("editor")
+    page = editor.get(remediate_url(tenant, compromised.pk), HTTP_HX_REQUEST="true").content.decode()
+    why = f"Needs the Admin role because {compromised.upn_lower} holds Password Administrator."
+    assert page.lower().count(why.lower()) == len(ALL_STEPS)
+    response = editor.post(remediate_url(tenant, compromised.pk), {"steps": ["disable-rules"]},
+                           HTTP_HX_REQUEST="true")  # fmt: skip
+    assert response.status_code == 422 and "You may not run: Disable inbox rules" in response.content.decode()
+
+    row = DirectoryUser.objects.get(tenant=tenant, user_id=compromised.pk)
+    step = remediate.BY_KEY["disable-rules"]
+    params = {"rules_mode": "all"}
+    outcome = remediate.run_step(step, build_context(tenant, editor.technician), Target(tenant, row), params,
+                                 technician=editor.technician, job_id=None, source_ip=None)  # fmt: skip
+    assert outcome.status == "skipped" and "holds Password Administrator" in outcome.message
+    assert SandboxInboxRule.objects.filter(mailbox__user=compromised, enabled=True).exists()
+    entry = AuditEntry.objects.get(action="research-disable-inbox-rules")
+    assert entry.result == "skipped" and "Password Administrator" in entry.message
+    outcome = remediate.run_step(step, build_context(tenant, admin.technician), Target(tenant, row), params,
+                                 technician=admin.technician, job_id=None, source_ip=None)  # fmt: skip
+    assert outcome.status == "success", outcome.message
 
 
 def test_remediation_locks_the_account_down_and_regathers(researched, django_capture_on_commit_callbacks):

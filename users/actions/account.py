@@ -52,7 +52,6 @@ register(
     Action(
         key="delete-user", label="Delete user", group=Group.ACCOUNT, icon="trash3", permission="users.edit",
         confirm=_delete_confirm, plan=_delete_plan, interpret=_delete_interpret, danger=True,
-        privileged_guard=True,
     )
 )  # fmt: skip
 
@@ -88,7 +87,7 @@ def _enabled_interpret(enabled: bool):
 register(
     Action(
         key="block-sign-in", label="Block sign-in", group=Group.ACCOUNT, icon="slash-circle",
-        permission="users.actions.helpdesk", privileged_guard=True, danger=True,
+        permission="users.actions.helpdesk", danger=True,
         confirm=lambda targets, tenant: (
             f"Block sign-in for {who(targets)} in {where(targets, tenant)}? New sign-ins are refused at once; "
             "sessions already open keep working until their tokens expire (revoke sessions to end them now)."
@@ -101,7 +100,7 @@ register(
 register(
     Action(
         key="unblock-sign-in", label="Unblock sign-in", group=Group.ACCOUNT, icon="check-circle",
-        permission="users.actions.helpdesk", privileged_guard=True,
+        permission="users.actions.helpdesk",
         confirm=lambda targets, tenant: (
             f"Allow {who(targets)} in {where(targets, tenant)} to sign in again?"
         ),
@@ -133,7 +132,7 @@ def _revoke_interpret(ctx, target, data, results) -> Outcome:
 register(
     Action(
         key="revoke-sessions", label="Revoke all sessions", group=Group.SECURITY, icon="door-closed",
-        permission="users.actions.helpdesk", privileged_guard=True,
+        permission="users.actions.helpdesk",
         confirm=lambda targets, tenant: (
             f"Sign {who(targets)} out of every app and device in {where(targets, tenant)}? Refresh tokens and "
             "session cookies stop working; they must sign in again (and pass MFA) everywhere."

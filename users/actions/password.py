@@ -118,6 +118,6 @@ for key, label, force, icon in (
         Action(
             key=key, label=label, group=Group.PASSWORD, icon=icon, permission="users.actions.helpdesk",
             confirm=_confirm(force), applies=_applies, form_class=PasswordForm, secret_output=True,
-            privileged_guard=True, warnings=_warnings(force), run=_run(force),
+            warnings=_warnings(force), run=_run(force),
         )
     )  # fmt: skip

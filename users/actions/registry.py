@@ -2,11 +2,12 @@
 
 An ``Action`` says what it is (key, label, group, icon), what it will do (``confirm``: text naming the
 user(s), the tenant and the exact consequence), what it needs (optional ``form_class``; the
-``permission``; whether a privileged target needs the Admin role), when it applies (``applies``), how it
-runs (on a selection or not, in the background or not, whether it produces a one-time secret) and the
-handler that calls ``graph/`` services. The row menu, View user, More info and the bulk bar are all
-rendered from ``REGISTRY``; one generic modal view (``users.views.actions``) renders and runs any action,
-and one runner (``users.actions.runner``) executes it on one user or many, batching Graph writes.
+``permission``; on a privileged target every action also needs the Admin role: users.actions.guard), when
+it applies (``applies``), how it runs (on a selection or not, in the background or not, whether it produces
+a one-time secret) and the handler that calls ``graph/`` services. The row menu, View user, More info and
+the bulk bar are all rendered from ``REGISTRY``; one generic modal view (``users.views.actions``) renders
+and runs any action, and one runner (``users.actions.runner``) executes it on one user or many, batching
+Graph writes.
 
 Two handler shapes, pick one per action:
 
@@ -107,7 +108,6 @@ class Action:
     bulk: bool = True
     background: bool = False  # always run as a Job, even for one user
     secret_output: bool = False  # produces a one-time secret: runs in the request, never in a worker
-    privileged_guard: bool = False  # credentials / MFA / sign-in state: privileged targets need Admin
     danger: bool = False  # red confirm button
     plan: Callable[[ActionContext, Target, dict], list[BatchRequest]] | None = None
     interpret: Callable[[ActionContext, Target, dict, dict[str, BatchResult]], Outcome] | None = None

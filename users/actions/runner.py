@@ -4,8 +4,8 @@
 inline runs, users.actions.jobs for Jobs). Per tenant it:
 
 1. re-checks the technician's permission on the tenant, the action's ``applies()`` for every target and,
-   for ``privileged_guard`` actions, the live privileged-role guard (users.actions.guard) — a target that
-   fails a check is *skipped* with the reason, never silently dropped;
+   for every action, the live privileged-role guard (users.actions.guard) — a target that fails a check is
+   *skipped* with the reason, never silently dropped;
 2. executes: ``plan=`` actions have the requests of all targets sent together in $batch calls of 20
    (request ids made unique per target, ``dependsOn`` rewritten to match; per-item 429s are retried by
    graph.batch) and each target's ``interpret`` sees only its own results; ``run=`` actions are called
@@ -169,7 +169,7 @@ def run_action(
                 finish(index, Outcome(Status.SKIPPED, why), ctx)
             else:
                 runnable.append(index)
-        if action.privileged_guard and runnable:
+        if runnable:  # every write on a privileged target needs the Admin role
             refused = guard.check_targets(ctx, [targets[i] for i in runnable])
             for index in [i for i in runnable if str(targets[i].user.user_id) in refused]:
                 finish(index, Outcome(Status.SKIPPED, refused[str(targets[index].user.user_id)]), ctx)

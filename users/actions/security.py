@@ -1,5 +1,5 @@
 """Security actions: Create Temporary Access Pass, Re-require MFA registration, Set per-user MFA and Send
-MFA push. All four change how a user proves who they are, so all carry ``privileged_guard``.
+MFA push. All four change how a user proves who they are (privileged targets need Admin, as for every action).
 
 Secrets: the pass exists only in ``Outcome.secret`` (shown once by the modal, never audited, logged or
 stored). Nothing here logs a pass, a client secret or a token.
@@ -116,7 +116,6 @@ CREATE_TAP = register(
         form_class=TemporaryAccessPassForm,
         bulk=True,
         secret_output=True,
-        privileged_guard=True,
         run=_run_tap,
         warnings=_tap_warnings,
     )
@@ -190,7 +189,6 @@ RESET_MFA = register(
         permission=HELPDESK,
         confirm=_reset_confirm,
         bulk=True,
-        privileged_guard=True,
         danger=True,
         run=_run_reset_mfa,
     )
@@ -240,7 +238,6 @@ SET_PER_USER_MFA = register(
         confirm=_mfa_confirm,
         form_class=PerUserMfaForm,
         bulk=True,
-        privileged_guard=True,
         run=_run_per_user_mfa,
     )
 )
@@ -292,7 +289,6 @@ SEND_MFA_PUSH = register(
         permission=HELPDESK,
         confirm=_push_confirm,
         bulk=False,
-        privileged_guard=True,
         run=_run_push,
     )
 )

@@ -6,7 +6,9 @@ each SKU added or removed, each group...) without sending anything; "Save these 
 that list (a fingerprint of it travels with the button, and a form changed after the review is reviewed
 again). The steps run through ``edit.apply_edit``, which audits each one; the page then shows every
 step's result as it came back and the form re-read from Graph. htmx swaps ``#user-edit``; without
-JavaScript the same content comes as a whole page.
+JavaScript the same content comes as a whole page. A user holding a privileged role (users.actions.guard)
+can be changed only by a technician with the Admin role: anyone else is refused at review and at save,
+with the role named, and nothing is sent.
 
 Two helpers for the page's live feedback: ``edit_check`` (the new UPN / aliases are well-formed and free,
 ignoring this user's own addresses) and ``edit_people`` (suggestions for the manager and "copy from").
@@ -25,9 +27,11 @@ from graph.errors import GraphError, NotFoundError
 from tenants.access import permission_required_for
 from tenants.ui import htmx_partial
 from users import audit
-from users.actions.registry import Status
+from users.actions import guard
+from users.actions.registry import Status, Target
 from users.actions.runner import build_context
 
+from ..models import DirectoryUser
 from . import form_fields as ff
 from . import rules
 from .edit import apply_edit
@@ -130,6 +134,16 @@ def _item_text(value) -> str:
     return str(value)
 
 
+def _privileged_refusal(request, tenant, state) -> str:
+    """Why this technician may not change this user (a privileged target, or roles that could not be read),
+    or "". Asked on every review and save, live: a role granted since the form opened counts."""
+    if not guard.needs_check(request.user, tenant):
+        return ""
+    row = DirectoryUser(tenant=tenant, user_id=state.user_id, user_principal_name=state.upn)
+    ctx = build_context(tenant, request.user, source_ip=audit.client_ip(request))
+    return guard.check_targets(ctx, [Target(tenant, row)]).get(str(state.user_id), "")
+
+
 @permission_required_for("users.edit", tenant_kwarg="tenant")
 @require_http_methods(["GET", "POST"])
 def edit_user(request, tenant, user_id):
@@ -153,6 +167,9 @@ def edit_user(request, tenant, user_id):
     edit = form.to_edit()
     if not has_changes(edit):
         return _render(request, state, form, notice="Nothing to change: every field is as it was.")
+    refused = _privileged_refusal(request, tenant, state)
+    if refused:  # nothing is reviewed or sent: only an Admin may change a privileged user
+        return _render(request, state, form, status=422 if htmx_partial(request) else 403, refused=refused)
     digest = edit_digest(edit)
     applying = request.POST.get("step") == "apply"
     if not applying or request.POST.get("reviewed") != digest:

@@ -4,8 +4,8 @@ Steps that exist as actions are run *through the actions registry and runner* (`
 its own permission, ``applies`` check, privileged-target guard, write-through to the directory cache and audit
 entry: block sign-in, reset the password (must change), revoke sessions, remove MFA methods, remove mailbox
 forwarding. Two steps have no action of their own and are defined here with the same discipline (permission
-check, one audit entry, truthful outcome): disabling inbox rules (the suspicious ones the report flagged, or
-all) and revoking the suspicious app consents.
+check, privileged-target guard, one audit entry, truthful outcome): disabling inbox rules (the suspicious
+ones the report flagged, or all) and revoking the suspicious app consents.
 
 Order matters: sign-in is blocked first (no new sign-ins while the rest runs), then the password, sessions
 and methods an attacker could reuse; then the mailbox and app persistence.
@@ -25,7 +25,7 @@ from graph.services import compromise
 from tenants.access import can
 from users import audit
 
-from ..actions import registry
+from ..actions import guard, registry
 from ..actions.registry import ActionContext, Outcome, Status, Target
 from .rules import FLAGGING
 from .sources import inbox_rule_rows
@@ -59,10 +59,6 @@ class Step:
     @property
     def required_permission(self) -> str:
         return self.action.permission if self.action_key else self.permission
-
-    @property
-    def privileged_guard(self) -> bool:
-        return bool(self.action_key and self.action.privileged_guard)
 
 
 # --- steps of their own --------------------------------------------------------------------------------------
@@ -211,6 +207,8 @@ def run_step(step: Step, ctx: ActionContext, target: Target, params: dict, *, te
         outcome = Outcome(
             Status.SKIPPED, f"Your role may not “{step.label.lower()}” in {target.tenant.display_name}."
         )
+    elif refused := guard.check_targets(ctx, [target]):  # a privileged target: only an Admin may
+        outcome = Outcome(Status.SKIPPED, refused[str(target.user.user_id)])
     else:
         try:
             outcome = step.run(ctx, target, params)

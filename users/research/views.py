@@ -217,7 +217,7 @@ def _cell(value) -> str:
 def step_choices(request, tenant, row: DirectoryUser, report: CompromiseReport) -> list[dict]:
     """Each step with whether this technician may run it on this user, and why not."""
     refused = {}
-    if any(step.privileged_guard for step in remediate.STEPS) and guard.needs_check(request.user, tenant):
+    if guard.needs_check(request.user, tenant):  # every step writes: privileged targets need Admin
         ctx = build_context(tenant, request.user, source_ip=audit.client_ip(request))
         refused = guard.check_targets(ctx, [Target(tenant, row)])
     rules = remediate.suspicious_rules(report)
@@ -227,7 +227,7 @@ def step_choices(request, tenant, row: DirectoryUser, report: CompromiseReport) 
         why = ""
         if not can(request.user, step.required_permission, tenant):
             why = "Your role may not do this."
-        elif step.privileged_guard and str(row.user_id) in refused:
+        elif str(row.user_id) in refused:
             why = refused[str(row.user_id)]
         elif step.action is not None and (reason := step.action.why_not(row)):
             why = reason

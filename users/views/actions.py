@@ -73,7 +73,7 @@ def _skips(request, action, selection: Selection) -> tuple[list[tuple[object, st
     if selection.count > APPLIES_PREVIEW_MAX:
         return [], False
     skips = [(user, why) for user in selection.queryset if (why := action.why_not(user))]
-    if action.privileged_guard and selection.count <= GUARD_PREVIEW_MAX:
+    if selection.count <= GUARD_PREVIEW_MAX:  # every action is guarded on privileged targets
         for tenant in selection.tenants:
             if not guard.needs_check(request.user, tenant):
                 continue

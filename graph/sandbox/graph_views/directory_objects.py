@@ -41,6 +41,8 @@ def group_json(group: SandboxGroup, select: list[str] | None = None) -> dict:
         "membershipRuleProcessingState": "On" if group.membership_rule else None,
         "onPremisesSyncEnabled": group.on_premises_sync_enabled,
     }
+    if group.is_assignable_to_role:
+        full["isAssignableToRole"] = True
     if select:
         return {name: full.get(name) for name in select}
     return full

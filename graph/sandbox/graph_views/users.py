@@ -1,4 +1,9 @@
-"""/users, /users/{id|upn}, /users/$count and /users/{id}/memberOf."""
+"""/users, /users/{id|upn}, /users/$count, /users/{id}/memberOf and /users/{id}/transitiveMemberOf.
+
+memberOf lists direct memberships: groups and the directory roles assigned to the user. transitiveMemberOf
+adds what the user holds through its groups: the directory roles of each role-assignable group it belongs to
+(groups in the sandbox have no nested groups, so its group list is the same).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from .. import directory
 from ..auth import graph_endpoint
 from ..errors import GraphProblem, bad_request, unsupported_query
-from ..models import SandboxGroup, SandboxUser
+from ..models import SandboxGroup, SandboxGroupRoleMember, SandboxUser
 from ..odata import (
     ADVANCED_DOCS,
     consistency_eventual,
@@ -136,22 +141,36 @@ def _expand_manager(raw: str | None) -> list[str] | None:
     return parse_select(match.group(1), USER_SPEC) or []
 
 
-def _memberships(user: SandboxUser, cast: str | None) -> list[tuple[str, dict]]:
-    """[(object id, item json)] of the user's direct memberships, sorted by id for keyset paging."""
+def _memberships(user: SandboxUser, cast: str | None, transitive: bool = False) -> list[tuple[str, dict]]:
+    """[(object id, item json)] of the user's memberships (direct, or also through its groups), sorted by id
+    for keyset paging."""
     items: list[tuple[str, dict]] = []
     if cast in (None, "microsoft.graph.group"):
         for group in SandboxGroup.objects.filter(memberships__user=user):
             items.append((str(group.id), {"@odata.type": "#microsoft.graph.group", **group_json(group)}))
     if cast in (None, "microsoft.graph.directoryRole"):
-        for membership in user.role_memberships.select_related("role"):
-            role = membership.role
+        roles = {m.role.id: m.role for m in user.role_memberships.select_related("role")}
+        if transitive:
+            held = SandboxGroupRoleMember.objects.filter(group__memberships__user=user).select_related("role")
+            roles.update({m.role.id: m.role for m in held})
+        for role in roles.values():
             items.append((str(role.id), {"@odata.type": "#microsoft.graph.directoryRole", **role_json(role)}))
     return sorted(items, key=lambda item: item[0])
 
 
 @graph_endpoint(methods=("GET",))
+def user_transitive_member_of(request: HttpRequest, user_key: str, cast: str | None = None) -> HttpResponse:
+    return _member_of(request, user_key, cast, transitive=True)
+
+
+@graph_endpoint(methods=("GET",))
 def user_member_of(request: HttpRequest, user_key: str, cast: str | None = None) -> HttpResponse:
+    return _member_of(request, user_key, cast, transitive=False)
+
+
+def _member_of(request: HttpRequest, user_key: str, cast: str | None, *, transitive: bool) -> HttpResponse:
     user = get_user(request, user_key)
+    listing = "transitiveMemberOf" if transitive else "memberOf"
     if cast not in (None, "microsoft.graph.group", "microsoft.graph.directoryRole"):
         raise bad_request(f"Resource not found for the segment '{cast}'.", code="BadRequest")
     eventual = consistency_eventual(request)
@@ -163,21 +182,21 @@ def user_member_of(request: HttpRequest, user_key: str, cast: str | None = None)
     allowed = {"$select", "$top", "$count", "$skiptoken"}
     extra = [k for k in request.GET if k.startswith("$") and k not in allowed]
     if extra:
-        raise unsupported_query(f"Query option '{extra[0]}' is not supported on memberOf by the sandbox.")
+        raise unsupported_query(f"Query option '{extra[0]}' is not supported on {listing} by the sandbox.")
     count = parse_bool_option(request.GET.get("$count"), "$count")
     if count and not eventual:
         raise bad_request("$count is not currently supported.")
     top = parse_top(request.GET.get("$top"), 999) or 100
     raw_select = request.GET.get("$select")
     select = [s.strip() for s in raw_select.split(",") if s.strip()] if raw_select else None
-    items = _memberships(user, cast)
-    scope = f"{request.graph_tenant.id}:memberOf:{user.id}:{cast}:{raw_select}"
+    items = _memberships(user, cast, transitive)
+    scope = f"{request.graph_tenant.id}:{listing}:{user.id}:{cast}:{raw_select}"
     if request.GET.get("$skiptoken"):
         payload = read_token(request.GET["$skiptoken"])
         if payload.get("f") != scope:
             raise expired_page_token()
         items = [item for item in items if item[0] > payload["id"]]
-    total = len(_memberships(user, cast)) if count else None
+    total = len(_memberships(user, cast, transitive)) if count else None
     page_items, next_link = items[:top], None
     if len(items) > top:
         next_link = link_with(request, **{"$skiptoken": sign_token({"f": scope, "id": page_items[-1][0]})})
