@@ -273,7 +273,10 @@ def require(user, perm: str, tenant=None) -> None:
     if tenant is not None and not sees_tenant(user, tenant):
         raise Http404("No such tenant.")
     if perm not in permissions_of(user):
-        raise PermissionDenied(f"Your role may not: {PERMISSIONS[perm][0].lower()}{PERMISSIONS[perm][1:]}.")
+        what = f"{PERMISSIONS[perm][0].lower()}{PERMISSIONS[perm][1:]}"
+        if perm in ROLES[_access(user).role].permissions:  # the role has it; the scope does not
+            raise PermissionDenied(f"Your tenant scope is not all tenants, so you may not: {what}.")
+        raise PermissionDenied(f"Your role may not: {what}.")
 
 
 def require_for_task(user_id, perm: str, tenant_id=None):
