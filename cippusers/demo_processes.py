@@ -70,6 +70,7 @@ class ProcessSupervisor:
     def __init__(self, cwd: Path, env: dict[str, str], *, grace: float = GRACE_SECONDS) -> None:
         self.cwd, self.env, self.grace = cwd, env, grace
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.logs: dict[str, Path] = {}  # name -> where that child's output goes
         self._previous: dict[int, object] = {}
         self._held: int | None = None
         self._starting = False
@@ -106,6 +107,7 @@ class ProcessSupervisor:
         if log is not None:
             log.parent.mkdir(parents=True, exist_ok=True)
             output = log.open("ab")
+            self.logs[name] = log
         self._starting = True
         try:
             child = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments

@@ -60,6 +60,8 @@ class Command(BaseCommand):
                 self._print_access(f"http://{host}:{port}/", credentials)
                 name, child = processes.wait_for_exit()
                 failure = f"the {name} stopped (exit code {child.returncode})"
+                if name in processes.logs:
+                    failure += f"; its output is in {processes.logs[name]}"
                 self.stderr.write(f"{failure}; stopping the rest")
             except StopRequested as stop:
                 self.stdout.write(f"\n{stop} received: stopping the web server, worker and beat…")
