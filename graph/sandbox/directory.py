@@ -61,6 +61,7 @@ MAX_LENGTH = {
 # before the @, at most 64 of them.
 _UPN_LOCAL = re.compile(r"^[A-Za-z0-9'.\-_!#^~]{1,64}$")
 # Properties Entra Connect masters on-premises: Graph refuses to write them on a synced user.
+PASSWORD_POLICIES = ("DisablePasswordExpiration", "DisableStrongPassword")
 ON_PREMISES_MASTERED = frozenset(
     {
         "givenName", "surname", "displayName", "jobTitle", "department", "companyName", "streetAddress",
@@ -142,7 +143,20 @@ def _check_value(name: str, value) -> object:
         raise _invalid_value(name)
     if name == "mail" and not (value.isascii() and addresses.SMTP_ADDRESS.match(value)):
         raise _invalid_value(name)  # "This property can't contain accent characters."
+    if name == "passwordPolicies":
+        return _password_policies(value)
     return value
+
+
+def _password_policies(value: str) -> str | None:
+    """passwordPolicies: "None", or DisablePasswordExpiration and/or DisableStrongPassword separated by
+    commas (the documented values); Graph refuses anything else. "None" clears the policies."""
+    parts = [part.strip() for part in value.split(",")]
+    if parts == ["None"]:
+        return "None"
+    if not parts or any(part not in PASSWORD_POLICIES for part in parts) or len(set(parts)) != len(parts):
+        raise _invalid_value("passwordPolicies")
+    return ", ".join(parts)
 
 
 def _parse_datetime(text: str) -> datetime | None:

@@ -8,6 +8,7 @@ mailbox forwards only through a rule. Deterministic: it picks by seed order, nev
 
 from __future__ import annotations
 
+from .exchange.outbound_spam import set_forwarding_mode
 from .models import SandboxGroupMember, SandboxInboxRule, SandboxMailbox
 from .seed_people import ROLE_SEATS, TenantSeed
 
@@ -39,6 +40,10 @@ def seed_mail_rules(ctx: TenantSeed) -> None:
         .select_related("user")
     }  # fmt: skip
     ordered = [boxes[i] for i in member_ids if i in boxes]
+    if any(b.forwarding_smtp_address for b in ordered):
+        # A tenant whose mailbox forwards outside has allowed it in its outbound spam policy; the others
+        # keep the service default (Automatic: blocked), so Set forwarding shows both cases.
+        set_forwarding_mode(ctx.tenant, "On")
     if len(ordered) < 4:
         return
     rules: list[SandboxInboxRule] = []

@@ -98,3 +98,24 @@ def reset_password_writeback(client: GraphClient, user_id: str, password: str) -
 def password_operation_status(client: GraphClient, operation_url: str) -> str:
     """The long-running operation's status: notStarted / running / succeeded / failed."""
     return str(client.get(operation_url).get("status") or "")
+
+
+# --- password options ---------------------------------------------------------------------------------------
+
+
+def force_change_request(user_id: str, request_id: str = "forceChange") -> BatchRequest:
+    """PATCH passwordProfile with only ``forceChangePasswordNextSignIn``: the password stays as it is
+    (every passwordProfile property is optional on update; only a create needs the password)."""
+    return BatchRequest(
+        request_id, "PATCH", _user(user_id), body={"passwordProfile": {"forceChangePasswordNextSignIn": True}}
+    )
+
+
+def get_password_policies(client: GraphClient, user_id: str) -> str:
+    """The user's passwordPolicies ("" when none): returned only on $select."""
+    found = client.get(_user(user_id), params={"$select": "id,passwordPolicies"})
+    return str(found.get("passwordPolicies") or "")
+
+
+def set_password_policies(client: GraphClient, user_id: str, policies: str) -> None:
+    client.patch(_user(user_id), {"passwordPolicies": policies})

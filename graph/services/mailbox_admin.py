@@ -41,6 +41,16 @@ def get_mailbox(exchange: ExchangeClient, upn: str) -> dict | None:
     return found[0] if found else None
 
 
+def get_mailbox_visibility(exchange: ExchangeClient, upn: str) -> dict | None:
+    """The mailbox's address-list visibility (``HiddenFromAddressListsEnabled``); None without a mailbox."""
+    select = ["UserPrincipalName", "RecipientTypeDetails", "HiddenFromAddressListsEnabled"]
+    try:
+        found = exchange.invoke("Get-Mailbox", {"Identity": upn}, anchor_mailbox=upn, select=select)
+    except NotFoundError:
+        return None
+    return found[0] if found else None
+
+
 def has_archive(mailbox: dict) -> bool:
     return str(mailbox.get("ArchiveGuid") or ZERO_GUID) != ZERO_GUID
 
@@ -184,3 +194,48 @@ def add_distribution_group_member(exchange: ExchangeClient, group: str, member: 
             return False
         raise
     return True
+
+
+# --- forwarding, address lists, outbound policy -----------------------------------------------------------
+
+# Get-HostedOutboundSpamFilterPolicy AutoForwardingMode: "On" allows automatic external forwarding; "Off"
+# blocks it; "Automatic" is system-controlled, which since late 2020 means blocked as well.
+FORWARDING_MODES = ("On", "Off", "Automatic")
+
+
+def set_forwarding(
+    exchange: ExchangeClient, upn: str, *, internal: str = "", external: str = "", keep_copy: bool
+) -> ExchangeResult:
+    """``Set-Mailbox`` forwarding to one target, as CIPP's Set-CIPPForwarding: an internal recipient goes in
+    ForwardingAddress, an outside SMTP address in ForwardingSmtpAddress; the other one is cleared, since
+    ForwardingAddress would win if both were set. ``keep_copy`` is DeliverToMailboxAndForward."""
+    if bool(internal) == bool(external):
+        raise ValueError("forward to exactly one of an internal recipient or an external address")
+    parameters = {
+        "Identity": upn,
+        "ForwardingAddress": internal or None,
+        "ForwardingSmtpAddress": f"smtp:{external}" if external else None,
+        "DeliverToMailboxAndForward": bool(keep_copy),
+    }
+    return exchange.invoke("Set-Mailbox", parameters, anchor_mailbox=upn)
+
+
+def set_hidden_from_address_lists(exchange: ExchangeClient, upn: str, hidden: bool) -> ExchangeResult:
+    return exchange.invoke(
+        "Set-Mailbox", {"Identity": upn, "HiddenFromAddressListsEnabled": bool(hidden)}, anchor_mailbox=upn
+    )
+
+
+def outbound_forwarding_mode(exchange: ExchangeClient) -> str:
+    """The default outbound spam policy's AutoForwardingMode (tenant-wide, system-mailbox anchor); a tenant
+    whose policies do not say counts as "Automatic" (the service default)."""
+    policies = exchange.invoke(
+        "Get-HostedOutboundSpamFilterPolicy", {}, select=["Identity", "IsDefault", "AutoForwardingMode"]
+    )
+    default = next((p for p in policies if p.get("IsDefault")), policies[0] if policies else {})
+    mode = str(default.get("AutoForwardingMode") or "Automatic")
+    return mode if mode in FORWARDING_MODES else "Automatic"
+
+
+def external_forwarding_blocked(mode: str) -> bool:
+    return mode != "On"

@@ -31,8 +31,20 @@
     if (!target || !target.matches || !target.matches("[data-action-menu]")) return;
     if (narrow.matches) target.querySelectorAll("[data-action-menu-group]").forEach(function (group) { group.open = false; });
     var dropdown = dropdownOf(target);
+    fitToScreen(target);
     if (dropdown) dropdown.update();  // the menu grew: let Popper place it again (flip above the row if needed)
   });
+  // The menu is positioned "fixed" next to its row: a menu taller than the room below (or above) the row would
+  // reach past the screen's edge, where nothing can scroll to it. Cap it at the larger of the two rooms so it
+  // scrolls inside itself; Popper then places it on that side.
+  function fitToScreen(menu) {
+    var holder = menu.closest(".dropdown");
+    var toggle = holder && holder.querySelector('[data-bs-toggle="dropdown"]');
+    if (!toggle) return;
+    var box = toggle.getBoundingClientRect();
+    var room = Math.max(window.innerHeight - box.bottom, box.top) - 12;
+    menu.style.maxHeight = Math.max(room, 160) + "px";
+  }
   document.addEventListener("click", function (event) {
     var summary = event.target.closest("[data-action-menu] [data-action-menu-group] > summary");
     if (summary) {

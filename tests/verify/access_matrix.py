@@ -217,6 +217,11 @@ ACTION_NEEDS: dict[str, str] = {
     "delete-user": EDIT, "clear-immutable-id": EDIT, "licences": EDIT, "convert-to-shared": EDIT,
     "convert-to-user": EDIT, "disable-forwarding": EDIT, "enable-archive": EDIT, "onedrive-shortcut": EDIT,
     "onedrive-provision": EDIT, "add-to-group": EDIT, "remove-from-group": EDIT,
+    # Issue 14: forwarding and address-list visibility are mailbox edits; a typed password and "must change"
+    # are Helpdesk password help; "never expires" changes the account's password policy (Editor).
+    "set-forwarding": EDIT, "hide-from-address-list": EDIT, "show-in-address-list": EDIT,
+    "set-chosen-password": HELP, "require-password-change": HELP, "password-never-expires": EDIT,
+    "password-expires": EDIT,
 }  # fmt: skip
 
 # Credentials, MFA and sign-in state of an administrator may only be touched by an Admin.

@@ -8,7 +8,9 @@ from . import (
     groups,  # noqa: F401
     licences,  # noqa: F401
     mail,  # noqa: F401
+    mail_forwarding,  # noqa: F401
     onedrive,  # noqa: F401
     password,  # noqa: F401
+    password_options,  # noqa: F401
     security,  # noqa: F401
 )

@@ -38,6 +38,9 @@ _SMTP = re.compile(r"^[^@\s<>\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # Sandbox-own error ids (see errors.py): stable so tests can match them.
 ARCHIVE_EXISTS = ("ExA1C0E5", "Microsoft.Exchange.Management.Tasks.RecipientTaskException")
 AUTO_REPLY_INVALID = ("Ex7D21B3", "Microsoft.Exchange.Data.DataValidationException")
+SYNCED_WRITE_SCOPE = ("ExE1A7C9", "Microsoft.Exchange.Configuration.Tasks.TaskException")
+# Set-Mailbox parameters whose attribute is mastered in on-premises AD for a directory-synced user.
+ON_PREMISES_MASTERED = ("HiddenFromAddressListsEnabled",)
 
 
 def no_change_warning(identity: str) -> str:
@@ -162,6 +165,7 @@ def set_mailbox(tenant, params: dict, request) -> CmdletOutput:
         if "HiddenFromAddressListsEnabled" in params:
             changes["hidden_from_address_lists"] = as_bool(params, "HiddenFromAddressListsEnabled")
         user = mailbox.user
+        _refuse_on_premises_mastered(mailbox, params)
         proxies = None
         if "EmailAddresses" in params:
             proxies = new_proxy_addresses(tenant, user, params["EmailAddresses"])
@@ -182,6 +186,24 @@ def set_mailbox(tenant, params: dict, request) -> CmdletOutput:
             directory.save_user(user)
     warnings = [] if changed or proxies is not None else [no_change_warning(_alias(mailbox))]
     return CmdletOutput(rows=[], warnings=warnings)
+
+
+def _refuse_on_premises_mastered(mailbox: SandboxMailbox, params: dict) -> None:
+    """Exchange Online refuses to write an attribute of a dir-synced object that on-premises AD masters."""
+    if not mailbox.user.properties.get("onPremisesSyncEnabled"):
+        return
+    for name in ON_PREMISES_MASTERED:
+        if name in params:
+            identity = _alias(mailbox)
+            raise CmdletError(
+                400,
+                SYNCED_WRITE_SCOPE,
+                f"The operation on mailbox \"{identity}\" failed because it's out of the current user's write "
+                f"scope. The action 'Set-Mailbox', '{name}', can't be performed on the object '{identity}' "
+                "because the object is being synchronized from your on-premises organization. This action "
+                "should be performed on the object in your on-premises organization.",
+                target=str(params.get("Identity") or identity),
+            )
 
 
 # --- Enable-Mailbox -Archive ------------------------------------------------------------------------------
