@@ -60,7 +60,7 @@ PROFILE_SELECT = (
     "createdDateTime", "employeeId", "preferredLanguage", "lastPasswordChangeDateTime", "externalUserState",
     "onPremisesSyncEnabled", "onPremisesImmutableId", "onPremisesLastSyncDateTime",
     "onPremisesSamAccountName", "onPremisesDomainName", "onPremisesDistinguishedName",
-    "assignedLicenses", "licenseAssignmentStates",
+    "assignedLicenses", "licenseAssignmentStates", "passwordPolicies",
 )  # fmt: skip
 
 

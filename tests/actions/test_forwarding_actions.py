@@ -163,6 +163,8 @@ def test_hide_and_show_in_the_sandbox(action_world, role_client):
         in _post(client, action_world, "hide-from-address-list", [row]).content.decode()
     )
     assert SandboxMailbox.objects.get(user=target).hidden_from_address_lists is True
+    mailbox = client.get(reverse("users:detail-mailbox", args=[str(row.tenant.tenant_id), row.user_id]))
+    assert "<dt>Address lists</dt><dd>Hidden</dd>" in mailbox.content.decode()  # View user shows the state
     again = _post(client, action_world, "hide-from-address-list", [row]).content.decode()
     assert 'data-result="skipped"' in again and "Already hidden" in again
     assert (

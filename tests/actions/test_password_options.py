@@ -191,6 +191,8 @@ def test_never_expires_round_trip_keeps_other_policies(action_world, role_client
     )
     user.refresh_from_db()
     assert user.properties["passwordPolicies"] == "DisablePasswordExpiration, DisableStrongPassword"
+    profile = client.get(reverse("users:detail-profile", args=[str(row.tenant.tenant_id), row.user_id]))
+    assert "data-password-expiry>Never<" in profile.content.decode()  # View user shows the state
     again = _post(client, action_world, "password-never-expires", row).content.decode()
     assert 'data-result="skipped"' in again and "already never expires" in again
     assert 'data-result="success"' in _post(client, action_world, "password-expires", row).content.decode()

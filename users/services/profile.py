@@ -123,6 +123,8 @@ def profile_data(user: dict) -> dict:
         "last_ad_sync": _dt(user.get("onPremisesLastSyncDateTime")),
         "created": _dt(user.get("createdDateTime")),
         "password_changed": _dt(user.get("lastPasswordChangeDateTime")),
+        # passwordPolicies (returned only on $select): "DisablePasswordExpiration" means it never expires.
+        "password_never_expires": "DisablePasswordExpiration" in str(user.get("passwordPolicies") or ""),
         "proxy_addresses": sorted(
             user.get("proxyAddresses") or [], key=lambda a: (not a.startswith("SMTP:"), a.lower())
         ),
