@@ -224,11 +224,9 @@ ACTION_NEEDS: dict[str, str] = {
     "password-expires": EDIT,
 }  # fmt: skip
 
-# Credentials, MFA and sign-in state of an administrator may only be touched by an Admin.
-PRIVILEGED_GUARDED = frozenset({
-    "block-sign-in", "unblock-sign-in", "revoke-sessions", "reset-password", "reset-password-must-change",
-    "create-tap", "reset-mfa", "send-mfa-push", "set-per-user-mfa", "delete-user",
-})  # fmt: skip
+# A user holding a privileged role may only be touched by an Admin: every action, not only credentials, MFA
+# and sign-in state (issue 13: mail, OneDrive, groups, licences and immutable id too).
+PRIVILEGED_GUARDED = frozenset(ACTION_NEEDS)
 
 
 def expected(need: tuple[str, ...], principal: Principal, column: str | None) -> bool:
