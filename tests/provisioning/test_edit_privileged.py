@@ -28,6 +28,9 @@ def test_editor_is_refused_with_the_role_named_and_nothing_is_sent(world, django
     user = _holders(world)[who]
     editor = technician(django_user_model, TechnicianProfile.Role.EDITOR)
     url = world.url(user)
+    opened = editor.get(url)
+    assert opened.status_code == 200 and opened.context["refused"].endswith(f"holds {role}.")
+    assert "Nothing was sent" not in opened.content.decode()  # said up front, before anything is tried
     data = open_form(editor, url)
     _, response = review(editor, url, data, job_title="Taken over")
     assert response.status_code == 403

@@ -1,5 +1,6 @@
 """Security actions: Create Temporary Access Pass, Re-require MFA registration, Set per-user MFA and Send
-MFA push. All four change how a user proves who they are (privileged targets need Admin, as for every action).
+MFA push. All four change how a user proves who they are (on privileged targets only an Admin may, as for
+every action).
 
 Secrets: the pass exists only in ``Outcome.secret`` (shown once by the modal, never audited, logged or
 stored). Nothing here logs a pass, a client secret or a token.

@@ -152,7 +152,9 @@ def edit_user(request, tenant, user_id):
     if error is not None:
         return _unreadable(request, tenant, uid, error)
     if request.method == "GET":
-        return _render(request, state, _fresh_form(state))
+        # Said up front, so nobody fills in a form that cannot be saved; checked again at review and save.
+        refused = _privileged_refusal(request, tenant, state)
+        return _render(request, state, _fresh_form(state), refused=refused, refused_on_open=bool(refused))
 
     token = request.POST.get("original", "")
     try:
