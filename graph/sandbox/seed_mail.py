@@ -8,6 +8,7 @@ mailbox forwards only through a rule. Deterministic: it picks by seed order, nev
 
 from __future__ import annotations
 
+from .exchange.mail_contacts import add_contact
 from .exchange.outbound_spam import set_forwarding_mode
 from .models import SandboxGroupMember, SandboxInboxRule, SandboxMailbox
 from .seed_people import ROLE_SEATS, TenantSeed
@@ -44,6 +45,11 @@ def seed_mail_rules(ctx: TenantSeed) -> None:
         # A tenant whose mailbox forwards outside has allowed it in its outbound spam policy; the others
         # keep the service default (Automatic: blocked), so Set forwarding shows both cases.
         set_forwarding_mode(ctx.tenant, "On")
+        # ... and keeps its outside partners in the address book (internal forwarding targets too).
+        add_contact(
+            ctx.tenant, "accounting.partner", "Accounting partner (external)", "books@ledgerly.example"
+        )
+        add_contact(ctx.tenant, "payroll.bureau", "Payroll bureau (external)", "payroll@paybureau.example")
     if len(ordered) < 4:
         return
     rules: list[SandboxInboxRule] = []

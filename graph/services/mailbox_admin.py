@@ -239,3 +239,20 @@ def outbound_forwarding_mode(exchange: ExchangeClient) -> str:
 
 def external_forwarding_blocked(mode: str) -> bool:
     return mode != "On"
+
+
+def list_mail_contacts(exchange: ExchangeClient, limit: int = 1000) -> list[dict]:
+    """``[{name, address}]`` of the tenant's mail contacts (Get-MailContact): outside addresses in the address
+    book, which Exchange accepts as a ForwardingAddress like any mail-enabled recipient."""
+    found = exchange.invoke(
+        "Get-MailContact",
+        {"ResultSize": limit},
+        select=["DisplayName", "PrimarySmtpAddress", "ExternalEmailAddress"],
+    )
+    contacts = []
+    for item in found:
+        address = str(item.get("PrimarySmtpAddress") or item.get("ExternalEmailAddress") or "")
+        address = address[5:] if address.lower().startswith("smtp:") else address
+        if address:
+            contacts.append({"name": str(item.get("DisplayName") or address), "address": address})
+    return contacts

@@ -79,6 +79,44 @@ def test_outbound_policy_read(exchange):
     assert not mbx.external_forwarding_blocked("On")
 
 
+@responses.activate
+def test_mail_contacts_read(exchange):
+    responses.post(EXO, json={"value": [
+        {"DisplayName": "Partner", "PrimarySmtpAddress": "p@partner.example", "ExternalEmailAddress": "SMTP:p@partner.example"},
+        {"DisplayName": "No address"},
+    ]})  # fmt: skip
+    assert mbx.list_mail_contacts(exchange) == [{"name": "Partner", "address": "p@partner.example"}]
+    name, params, anchor = _sent(responses.calls[0])
+    assert (name, params) == ("Get-MailContact", {"ResultSize": 1000}) and anchor.startswith(
+        "APP:SystemMailbox"
+    )
+
+
+def test_forward_to_a_mail_contact(action_world, role_client):
+    target = mailbox_member(action_world.sandbox, skip=1)
+    row = action_world.cache(target)
+    client = role_client("editor")
+    page = client.get(reverse("users:action", args=["set-forwarding"]), {"user": action_world.value(row)})
+    assert '<option value="books@ledgerly.example">Accounting partner (external) (mail contact)</option>' in (
+        page.content.decode()
+    )
+    response = _post(client, action_world, "set-forwarding", [row], destination="internal",
+                     internal_recipient="Accounting partner (external) <books@ledgerly.example>", keep_copy="on")  # fmt: skip
+    text = response.content.decode()
+    assert (
+        'data-result="success"' in text and "Accounting partner (external) (books@ledgerly.example)" in text
+    )
+    box = SandboxMailbox.objects.get(user=target)
+    assert box.forwarding_address == "accounting.partner" and box.forwarding_smtp_address == ""
+    # Exchange resolves the contact by address as well; an unknown recipient is refused with its message.
+    exchange = ExchangeClient.for_tenant(row.tenant)
+    with pytest.raises(GraphError) as refused:
+        mbx.set_forwarding(
+            exchange, row.user_principal_name, internal="nobody@nowhere.example", keep_copy=True
+        )
+    assert "Couldn't find object" in refused.value.message
+
+
 def _post(client, world, key, rows, **data):
     return client.post(reverse("users:action", args=[key]), {
         "user": [world.value(r) for r in rows], "confirmed": "1", "expected_count": str(len(rows)), **data})  # fmt: skip

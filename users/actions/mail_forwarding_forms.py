@@ -1,16 +1,19 @@
-"""The form of "Set forwarding": an internal recipient (a mail-enabled user of the tenant, picked from a
-searchable list) or an outside address, and whether the mailbox keeps a copy.
+"""The form of "Set forwarding": an internal recipient (a mail-enabled user or a mail contact of the tenant,
+picked from a searchable list) or an outside address, and whether the mailbox keeps a copy.
 
-The recipient list is a ``<datalist>`` filled from the directory cache (users with an email address), so
-the browser filters it as the technician types, without JavaScript or another request; a tenant with more
-than ``RECIPIENT_OPTIONS_MAX`` such users lists the first ones by name and any other is typed in full. The
-typed text is resolved here against the cache (address, UPN or "Name <address>"), never trusted as is.
+The recipient list is a ``<datalist>`` filled from the directory cache (users with an email address) and the
+tenant's mail contacts (read live from Exchange, as the group picker reads groups), so the browser filters it
+as the technician types, without JavaScript or another request; a tenant with more than
+``RECIPIENT_OPTIONS_MAX`` users lists the first ones by name and any other is typed in full. The typed text is
+resolved here (address, UPN or "Name <address>"), never trusted as is.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.html import format_html, format_html_join
+
+from graph.errors import GraphError
 
 from .mail_forms import ActionForm
 
@@ -72,7 +75,7 @@ class SetForwardingForm(ActionForm):
     )
     internal_recipient = forms.CharField(
         label="Person in the organisation", required=False, max_length=330,
-        help_text="Start typing a name or address and pick from the list.",
+        help_text="Start typing a name or address and pick a user or mail contact from the list.",
     )  # fmt: skip
     external_address = forms.EmailField(
         label="Outside address", required=False, max_length=320,
@@ -86,10 +89,31 @@ class SetForwardingForm(ActionForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         options = []
+        self.contacts: list[dict] = []
         if self.tenant is not None:
             options = [(row.mail, row.display_name or row.user_principal_name)
                        for row in recipient_rows(self.tenant)]  # fmt: skip
+            self._load_contacts()
+            options += [(c["address"], f"{c['name']} (mail contact)") for c in self.contacts]
         self.fields["internal_recipient"].widget = RecipientInput(options=options)
+
+    def _load_contacts(self) -> None:
+        from graph.exchange import ExchangeClient
+        from graph.services.mailbox_admin import list_mail_contacts
+
+        try:
+            self.contacts = list_mail_contacts(ExchangeClient.for_tenant(self.tenant))
+        except GraphError as error:
+            field = self.fields["internal_recipient"]
+            field.help_text += (
+                f" The tenant's mail contacts could not be read ({error.message}); users are listed."
+            )
+
+    def find_contact(self, text: str) -> dict | None:
+        if text.endswith(">") and "<" in text:
+            text = text.rsplit("<", 1)[1][:-1].strip()
+        lowered = text.lower()
+        return next((c for c in self.contacts if lowered in (c["address"].lower(), c["name"].lower())), None)
 
     def clean(self):
         data = super().clean()
@@ -114,11 +138,17 @@ class SetForwardingForm(ActionForm):
             self.add_error("internal_recipient", "Select users of one tenant to forward to someone in it.")
             return
         recipient = find_recipient(self.tenant, text)
+        contact = self.find_contact(text) if recipient is None else None
+        if contact is not None:
+            data["internal_recipient"] = contact["address"]
+            data["recipient_name"] = contact["name"]
+            data["recipient_id"] = ""
+            return
         if recipient is None or not recipient.mail:
             self.add_error(
                 "internal_recipient",
-                f"“{text}” is not a user with a mailbox in {self.tenant.display_name}. Pick one from the "
-                "list, or forward to an address outside the organisation.",
+                f"“{text}” is not a user with a mailbox or a mail contact in {self.tenant.display_name}. "
+                "Pick one from the list, or forward to an address outside the organisation.",
             )
             return
         if len(self.targets) == 1 and str(self.targets[0].user_id) == str(recipient.user_id):

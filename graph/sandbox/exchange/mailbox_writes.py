@@ -23,6 +23,7 @@ from .autoreply import _html as wrap_html
 from .cmdlets import CmdletOutput, cmdlet, require
 from .email_addresses import new_proxy_addresses
 from .errors import CmdletError
+from .mail_contacts import find_contact
 from .mailbox import _alias, find_mailbox
 
 # Set-Mailbox -Type (ConvertibleMailboxSubType) → RecipientTypeDetails. Workspace is a room mailbox with a
@@ -124,6 +125,9 @@ def _forwarding_recipient(tenant, value) -> str:
     except CmdletError as exc:
         if exc.error_id != errors.NOT_FOUND[0]:
             raise
+        contact = find_contact(tenant, value)  # any mail-enabled recipient: a mail contact too
+        if contact is not None:
+            return contact["Alias"]
         raise CmdletError(
             404,
             errors.NOT_FOUND,

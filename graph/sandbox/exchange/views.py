@@ -26,6 +26,7 @@ from . import (  # noqa: F401 - importing registers their cmdlets
     errors,
     inbox_rule_writes,  # noqa: F401
     inbox_rules,  # noqa: F401
+    mail_contacts,  # noqa: F401
     mailbox,
     mailbox_writes,  # noqa: F401
     message_trace,  # noqa: F401
