@@ -3,9 +3,9 @@
 * "Set a chosen password": the technician types the password (e.g. to read it out on the phone). It is
   checked against Entra's rules before anything is sent (users.actions.password_rules), the error shown next
   to the field; after the run it is shown nowhere: the field never renders its value back, the Outcome
-  carries no secret, and the audit, the Job and the logs only ever see the form without it (the runner's
-  parameters go through users.audit's secret-key redaction; the key is also dropped before the Job stores
-  anything). One user at a time, so it always runs in the request and never waits in a queue.
+  carries no secret, and the audit, the Job and the logs never see it (the form hands it on under a
+  "_" key, which the runner leaves out of the audit; the Job's copy of the raw form is redacted by
+  users.audit's secret-key rule). One user at a time, so it always runs in the request, never in a queue.
 * "Require password change at next sign-in" (selection): ``PATCH passwordProfile`` with only
   ``forceChangePasswordNextSignIn: true``; every passwordProfile property is optional on update, so the
   password itself is left as it is.
@@ -58,9 +58,17 @@ class ChosenPasswordForm(ActionForm):
             raise forms.ValidationError(problems)
         return password
 
+    def clean(self):
+        data = super().clean()
+        # Keys starting with "_" never reach the audit entry or the Job (users.actions.runner / jobs): the
+        # password travels to the handler only.
+        if "new_password" in data:
+            data["_new_password"] = data.pop("new_password")
+        return data
+
 
 def _chosen_run(ctx, target, data) -> Outcome:
-    password = str(data.get("new_password") or "")
+    password = str(data.get("_new_password") or "")
     problems = password_problems(password, target.user)
     if problems:  # the form checked it; a hand-made call must not reach Graph with a weak one either
         return Outcome(Status.FAILED, " ".join(problems))
