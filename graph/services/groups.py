@@ -17,7 +17,7 @@ from graph.services.memberships import group_kind
 
 GROUP_SELECT = (
     "id,displayName,description,mail,mailEnabled,securityEnabled,groupTypes,onPremisesSyncEnabled,"
-    "membershipRule"
+    "membershipRule,isAssignableToRole"
 )
 GRAPH_REFERENCE_ROOT = "https://graph.microsoft.com/v1.0"
 PICKER_LIMIT = 999  # one Graph page; larger tenants are told to narrow the list
@@ -35,6 +35,9 @@ class GroupChoice:
     mail: str = ""
     via: str = ""  # "graph" | "exchange" | "" (cannot be changed here)
     why_not: str = ""  # set when the group cannot take members from here
+    # Members hold the directory roles assigned to the group (set at creation, never changes): joining one
+    # can make a user an administrator, so only a technician with the Admin role may add members.
+    role_assignable: bool = False
 
     def as_data(self) -> dict:
         return asdict(self)
@@ -55,6 +58,7 @@ def classify(group: dict) -> GroupChoice:
         mail=str(group.get("mail") or ""),
         via=via,
         why_not=why,
+        role_assignable=group.get("isAssignableToRole") is True,
     )
 
 

@@ -89,3 +89,30 @@ def test_a_role_through_a_group_guards_mail_actions_and_bulk_jobs(action_world, 
     with django_capture_on_commit_callbacks(execute=True):
         response = _post(admin, "set-out-of-office", action_world, rows[:1], OOO)
     assert outcomes(response) == {str(rows[0].user_id): "success"}
+
+
+def test_joining_a_role_assignable_group_needs_admin(
+    action_world, role_client, django_capture_on_commit_callbacks
+):
+    """Adding an ordinary user to the role-assignable group would make them a Password Administrator."""
+    from graph.sandbox.models import SandboxGroupMember, SandboxUser
+
+    tenant = tenant_named(action_world.sandbox)
+    group = SandboxGroup.objects.get(tenant=tenant, is_assignable_to_role=True)
+    user = (
+        SandboxUser.objects.filter(tenant=tenant, user_type="Member", account_enabled=True,
+                                   role_memberships__isnull=True)
+        .exclude(group_memberships__group=group).order_by("id").first()
+    )  # fmt: skip
+    row = action_world.cache(user)
+    editor = role_client("editor")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(editor, "add-to-group", action_world, [row], {"group": str(group.id)})
+    assert outcomes(response) == {str(row.user_id): "skipped"}
+    assert f"{group.display_name} is a role-assignable group" in response.content.decode()
+    assert not SandboxGroupMember.objects.filter(group=group, user=user).exists()
+    admin = role_client("admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(admin, "add-to-group", action_world, [row], {"group": str(group.id)})
+    assert outcomes(response) == {str(row.user_id): "success"}
+    assert SandboxGroupMember.objects.filter(group=group, user=user).exists()

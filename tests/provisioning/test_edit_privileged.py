@@ -55,3 +55,21 @@ def test_admin_saves_a_privileged_user(world, django_user_model):  # noqa: F811
     assert statuses(response)[0][:2] == ("profile", "success")
     user.refresh_from_db()
     assert user.properties["jobTitle"] == "Password desk lead"
+
+
+def test_editor_may_not_add_an_ordinary_user_to_a_role_assignable_group(world, django_user_model):  # noqa: F811
+    from graph.sandbox.models import SandboxGroupMember
+
+    user = world.user("Northwind Traders")
+    group = SandboxGroup.objects.get(tenant=world.sandbox["Northwind Traders"], is_assignable_to_role=True)
+    editor = technician(django_user_model, TechnicianProfile.Role.EDITOR)
+    url = world.url(user)
+    data = open_form(editor, url)
+    _, response = review(editor, url, data, group_add=[str(group.pk)])
+    assert response.status_code == 403
+    assert f"{group.display_name} is a role-assignable group" in response.content.decode()
+    assert not SandboxGroupMember.objects.filter(group=group, user=user).exists()
+    admin = technician(django_user_model, TechnicianProfile.Role.ADMIN)
+    response = save(admin, url, open_form(admin, url), group_add=[str(group.pk)])
+    assert ("groups", "success") in [(step, status) for step, status, _ in statuses(response)]
+    assert SandboxGroupMember.objects.filter(group=group, user=user).exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from graph.services.memberships import member_of_ids_request
 from users.provisioning import membership
 
+from . import guard
 from .mail_forms import AddToGroupForm
 from .registry import Action, Group, Outcome, Status, Target, register
 from .wording import who
@@ -57,6 +58,17 @@ def already_done(ctx, targets: list[Target], data: dict) -> dict[str, Outcome]:
     return done
 
 
+def refuse(ctx, data: dict) -> str | None:
+    """Joining a role-assignable group gives the user the group's directory roles: only an Admin may."""
+    choice = _choice(data)
+    if choice.get("role_assignable") and guard.needs_check(ctx.technician, ctx.tenant):
+        return (
+            f"Needs the Admin role because {choice.get('name')} is a role-assignable group: its members hold "
+            "the directory roles assigned to it."
+        )
+    return None
+
+
 def confirm(targets: list[Target], tenant) -> str:
     place = f"in {tenant.display_name}" if tenant is not None else ""
     return (
@@ -68,5 +80,5 @@ def confirm(targets: list[Target], tenant) -> str:
 register(Action(
     key="add-to-group", label="Add to group", group=Group.GROUPS, icon="people",
     permission="users.edit", form_class=AddToGroupForm, confirm=confirm, bulk=True,
-    plan=plan, interpret=interpret, already_done=already_done,
+    plan=plan, interpret=interpret, already_done=already_done, refuse=refuse,
 ))  # fmt: skip

@@ -113,6 +113,10 @@ class Action:
     interpret: Callable[[ActionContext, Target, dict, dict[str, BatchResult]], Outcome] | None = None
     run: Callable[[ActionContext, Target, dict], Outcome] | None = None
     warnings: Callable[[list[Target]], list[str]] | None = None  # shown in the modal before confirming
+    # Why this technician may not run the action with these inputs on this tenant (e.g. joining a
+    # role-assignable group needs the Admin role), or None. The runner asks once per tenant, before anything
+    # is sent; every target is then skipped with the reason.
+    refuse: Callable[[ActionContext, dict], str | None] | None = None
     # A Job resumed after its worker died: targets whose requests that worker sent without recording the
     # answer. Reads Graph and returns {user id: Outcome} for those already changed, which are then not sent
     # again (without it they are: fine for actions whose repeat changes nothing).

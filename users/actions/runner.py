@@ -162,6 +162,11 @@ def run_action(
         ctx = (contexts or {}).get(tenant_pk) or build_context(
             tenant, technician, source_ip=source_ip, job_id=job_id, priority=priority
         )
+        refused_run = action.refuse(ctx, data) if action.refuse is not None else None
+        if refused_run:
+            for index in indexes:
+                finish(index, Outcome(Status.SKIPPED, refused_run), ctx)
+            continue
         runnable: list[int] = []
         for index in indexes:
             why = action.why_not(targets[index].user)

@@ -144,6 +144,22 @@ def _privileged_refusal(request, tenant, state) -> str:
     return guard.check_targets(ctx, [Target(tenant, row)]).get(str(state.user_id), "")
 
 
+def _role_group_refusal(request, tenant, state, edit) -> str:
+    """Joining a role-assignable group gives the user the group's directory roles: only an Admin may."""
+    names = [g.name for g in state.group_choices if g.role_assignable and g.id in edit.add_group_ids]
+    if not names or not guard.needs_check(request.user, tenant):
+        return ""
+    if len(names) == 1:
+        return (
+            f"Needs the Admin role because {names[0]} is a role-assignable group: its members hold the "
+            "directory roles assigned to it."
+        )
+    return (
+        f"Needs the Admin role because {', '.join(names)} are role-assignable groups: their members hold "
+        "the directory roles assigned to them."
+    )
+
+
 @permission_required_for("users.edit", tenant_kwarg="tenant")
 @require_http_methods(["GET", "POST"])
 def edit_user(request, tenant, user_id):
@@ -169,7 +185,7 @@ def edit_user(request, tenant, user_id):
     edit = form.to_edit()
     if not has_changes(edit):
         return _render(request, state, form, notice="Nothing to change: every field is as it was.")
-    refused = _privileged_refusal(request, tenant, state)
+    refused = _privileged_refusal(request, tenant, state) or _role_group_refusal(request, tenant, state, edit)
     if refused:  # nothing is reviewed or sent: only an Admin may change a privileged user
         return _render(request, state, form, status=422 if htmx_partial(request) else 403, refused=refused)
     digest = edit_digest(edit)
