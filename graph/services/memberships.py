@@ -7,7 +7,7 @@ from graph.client import GraphClient
 
 MEMBER_OF_SELECT = (
     "id,displayName,description,groupTypes,mailEnabled,securityEnabled,mail,onPremisesSyncEnabled,"
-    "membershipRule,roleTemplateId"
+    "membershipRule,isAssignableToRole,roleTemplateId"
 )
 PAGE_SIZE = 999
 

@@ -73,3 +73,20 @@ def test_editor_may_not_add_an_ordinary_user_to_a_role_assignable_group(world, d
     response = save(admin, url, open_form(admin, url), group_add=[str(group.pk)])
     assert ("groups", "success") in [(step, status) for step, status, _ in statuses(response)]
     assert SandboxGroupMember.objects.filter(group=group, user=user).exists()
+
+
+def test_copying_memberships_skips_a_role_assignable_group_for_an_editor(world, django_user_model):  # noqa: F811
+    from graph.sandbox.models import SandboxGroupMember
+
+    _, source = _holders(world)
+    group = SandboxGroup.objects.get(tenant=world.sandbox["Northwind Traders"], is_assignable_to_role=True)
+    target = world.user("Northwind Traders", exclude=[source])
+    editor = technician(django_user_model, TechnicianProfile.Role.EDITOR)
+    url = world.url(target)
+    response = save(
+        editor, url, open_form(editor, url), copy_groups_from=source.properties["userPrincipalName"]
+    )
+    copied = [(status, message) for step, status, message in statuses(response) if step == "copy-groups"]
+    assert ("skipped", f"{group.display_name}: needs the Admin role, because members of a role-assignable group "
+            "hold the directory roles assigned to it.") in copied  # fmt: skip
+    assert not SandboxGroupMember.objects.filter(group=group, user=target).exists()

@@ -21,6 +21,7 @@ from graph.services import mailbox_admin
 from graph.services import provisioning as graph_provisioning
 from graph.services.groups import classify
 from users import audit
+from users.actions import guard
 from users.actions.registry import Status
 from users.models import DirectoryUser, TenantSku
 from users.sync.skus import LicenceNamer, sku_product_name
@@ -442,20 +443,38 @@ def choices_from(group_ids: list[str], answers: dict[str, BatchResult], *,
 
 def groups_plan(ctx, user: dict, choices: list[dict], *, remove: bool = False, step: str = "groups",
                 new_user: bool = False) -> Plan:  # fmt: skip
-    """Join (or leave) every group in ``choices``: Graph kinds in the batch, Exchange kinds afterwards."""
+    """Join (or leave) every group in ``choices``: Graph kinds in the batch, Exchange kinds afterwards. Joining
+    a role-assignable group (its members hold the group's directory roles) is skipped, with the reason, unless
+    the technician has the Admin role on the tenant."""
+    refused = {} if remove else _role_group_refusals(ctx, choices, step)
     planned = {
         i: membership.graph_request(c, str(user["id"]), f"g{i}", remove=remove)
         for i, c in enumerate(choices)
-        if c.get("via") == "graph"
+        if c.get("via") == "graph" and i not in refused
     }
 
     def finish(results: dict[str, BatchResult]) -> list[StepResult]:
         return [
+            refused[i] if i in refused else
             membership.change(ctx, c, user, results.get(f"g{i}"), remove=remove, step=step, new_user=new_user)
             for i, c in enumerate(choices)
-        ]
+        ]  # fmt: skip
 
     return Plan(step, list(planned.values()), finish)
+
+
+def _role_group_refusals(ctx, choices: list[dict], step: str) -> dict[int, StepResult]:
+    role_groups = [i for i, c in enumerate(choices) if c.get("role_assignable")]
+    if not role_groups:
+        return {}
+    if not guard.needs_check(ctx.technician, ctx.tenant):
+        return {}
+    return {
+        i: StepResult(step, Status.SKIPPED, f"{choices[i].get('name')}: needs the Admin role, because members of a "
+                      "role-assignable group hold the directory roles assigned to it.",
+                      details={"group_id": choices[i].get("id"), "group_name": choices[i].get("name")})
+        for i in role_groups
+    }  # fmt: skip
 
 
 def _change_groups(ctx, user: dict, group_ids: list[str], *, remove: bool) -> list[StepResult]:
