@@ -21,7 +21,10 @@ from . import sealed
 from .parse import ParsedFile
 from .validate import password_state_refused
 
-FORMULA_PASSWORD = "A password here cannot start with = + - or @: spreadsheets would read it as a formula."
+FORMULA_PASSWORD = (
+    "A password here cannot start with = + - or @, nor have one right after a comma, semicolon or line "
+    "break: spreadsheets would read it as a formula."
+)
 
 
 def password_refusal(password: str) -> str | None:
