@@ -235,6 +235,9 @@ CELERY_BEAT_SCHEDULE["resume-stale-action-jobs"] = {
 # Sources read at once for one user, and of those at most this many Exchange calls (Exchange allows few).
 RESEARCH_CONCURRENCY = env_int("RESEARCH_CONCURRENCY", 4, minimum=1, maximum=16)
 RESEARCH_EXCHANGE_CONCURRENCY = env_int("RESEARCH_EXCHANGE_CONCURRENCY", 2, minimum=1, maximum=8)
+# --- Deleted users (users/deleted) ------------------------------------------------------------------------
+# Tenants whose deleted items are read at once for the All tenants list.
+DELETED_USERS_CONCURRENCY = env_int("DELETED_USERS_CONCURRENCY", 6, minimum=1, maximum=16)
 # --- Bulk add users / invite guests (users/bulkadd) ------------------------------------------------------
 # $batch calls in flight per import (halved on throttling, grown back when clean); rows per file.
 BULKADD_CONCURRENCY = env_int("BULKADD_CONCURRENCY", 8, minimum=1, maximum=16)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .bulkadd.urls import urlpatterns as bulkadd_urlpatterns
+from .deleted.urls import urlpatterns as deleted_urlpatterns
 from .detail_urls import urlpatterns as detail_urlpatterns
 from .provisioning.urls import urlpatterns as provisioning_urlpatterns
 from .research.urls import urlpatterns as research_urlpatterns
@@ -31,3 +32,6 @@ urlpatterns += research_urlpatterns
 
 # Bulk add users / invite guests from a file (users/bulkadd/urls.py)
 urlpatterns += bulkadd_urlpatterns
+
+# Deleted users: list, restore, delete permanently (users/deleted/urls.py)
+urlpatterns += deleted_urlpatterns

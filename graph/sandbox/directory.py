@@ -186,9 +186,23 @@ def _check_upn(tenant: SandboxTenant, upn: str, *, exclude: SandboxUser | None =
         raise _invalid_value("userPrincipalName")
     if domain.lower() not in verified_domain_names(tenant):
         raise bad_request(BAD_DOMAIN)
-    if addresses.owner_of(tenant, upn, exclude_user=exclude) is not None:
+    # A deleted user's UPN is free for a new user (Entra's rule); its other addresses stay reserved.
+    owner = addresses.owner_of(tenant, upn, exclude_user=exclude, live_only=True)
+    if owner is not None or _deleted_upn_owner(tenant, upn, exclude) is not None:
         raise bad_request(UPN_TAKEN)
     return upn.lower()
+
+
+def _deleted_upn_owner(tenant: SandboxTenant, upn: str, exclude: SandboxUser | None) -> SandboxUser | None:
+    """A user in deleted items whose *other* addresses (mail, proxies) include ``upn``: still reserved."""
+    owner = addresses.owner_of(tenant, upn, exclude_user=exclude)
+    if (
+        isinstance(owner, SandboxUser)
+        and owner.deleted_datetime is not None
+        and owner.upn_lower == upn.lower()
+    ):
+        return None
+    return owner
 
 
 def _apply_mail(tenant: SandboxTenant, props: dict, user: SandboxUser | None) -> None:
@@ -417,12 +431,29 @@ def soft_delete_user(user: SandboxUser) -> SandboxUser:
     return _save(user)
 
 
-def restore_user(user: SandboxUser) -> SandboxUser:
+def restore_user(user: SandboxUser, *, auto_reconcile_proxy_conflict: bool = False) -> SandboxUser:
+    """POST /directory/deletedItems/{id}/restore: the same object comes back with its properties, licences,
+    group and role memberships. Refused as Microsoft does (400 Request_BadRequest) when a live object now
+    holds its UPN, or one of its proxy addresses unless ``auto_reconcile_proxy_conflict`` drops those."""
     if user.deleted_datetime is None:
         raise bad_request("The object is not in the deleted items container.")
-    user.deleted_datetime = None
-    user.properties = {**user.properties, "deletedDateTime": None}
-    return _save(user)
+    with transaction.atomic():
+        tenant = user.tenant
+        if addresses.owner_of(tenant, user.upn_lower, exclude_user=user, live_only=True) is not None:
+            raise bad_request(UPN_TAKEN)
+        props = dict(user.properties)
+        proxies = list(props.get("proxyAddresses") or [])
+        taken = [e for e in proxies if addresses.owner_of(tenant, e, exclude_user=user, live_only=True)]
+        if taken and not auto_reconcile_proxy_conflict:
+            raise bad_request(PROXY_TAKEN)
+        props["proxyAddresses"] = [e for e in proxies if e not in taken]
+        user.deleted_datetime = None
+        user.properties = {**props, "deletedDateTime": None}
+        try:
+            with transaction.atomic():
+                return _save(user)
+        except IntegrityError:  # a create of the same UPN raced past the check
+            raise bad_request(UPN_TAKEN) from None
 
 
 def hard_delete_user(user: SandboxUser) -> None:

@@ -16,6 +16,7 @@ from .graph_views import (
     audit_logs,
     auth_methods,
     batch,
+    deleted_items,
     delta,
     devices,
     drive,
@@ -70,6 +71,10 @@ urlpatterns = [
     path(_v("users/<str:user_key>/microsoft.graph.assignLicense"), licenses.assign_license),
     path(_v("users/<str:user_key>/memberOf"), users.user_member_of, name="graph-user-member-of"),
     path(_v("users/<str:user_key>/memberOf/<str:cast>"), users.user_member_of),
+    path(_v("directory/deletedItems/microsoft.graph.user"), deleted_items.deleted_users,
+         name="graph-deleted-users"),  # fmt: skip
+    path(_v("directory/deletedItems/<str:object_id>"), deleted_items.deleted_item, name="graph-deleted-item"),
+    path(_v("directory/deletedItems/<str:object_id>/restore"), deleted_items.restore_deleted_item),
     path(_v("subscribedSkus"), licenses.subscribed_skus, name="graph-subscribed-skus"),
     path(_v("groups"), groups.groups_collection, name="graph-groups"),
     path(_v("groups/<str:group_id>"), groups.group_item, name="graph-group"),

@@ -118,7 +118,15 @@ class SandboxUser(models.Model):
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "upn_lower"], name="unique_sandbox_upn")]
+        # A soft-deleted user frees its UPN (Entra lets a new user take it; restoring the old one then fails
+        # with a conflict), so only live users must have distinct UPNs.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "upn_lower"],
+                condition=models.Q(deleted_datetime__isnull=True),
+                name="unique_sandbox_live_upn",
+            )
+        ]
         indexes = [
             models.Index(fields=["tenant", "deleted_datetime", "id"]),
             models.Index(fields=["tenant", "version"]),

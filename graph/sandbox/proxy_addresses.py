@@ -43,9 +43,10 @@ def own_addresses(user: SandboxUser) -> set[str]:
 
 
 def owner_of(
-    tenant, address: str, *, exclude_user: SandboxUser | None = None
+    tenant, address: str, *, exclude_user: SandboxUser | None = None, live_only: bool = False
 ) -> SandboxUser | SandboxGroup | None:
-    """The other user or group of ``tenant`` that holds ``address`` (any case), or None."""
+    """The other user or group of ``tenant`` that holds ``address`` (any case), or None. ``live_only``:
+    ignore users in deleted items (a UPN is free once its user is deleted)."""
     lower = strip_prefix(address).lower()
     if not lower:
         return None
@@ -57,6 +58,8 @@ def owner_of(
     )
     if exclude_user is not None:
         users = users.exclude(pk=exclude_user.pk)
+    if live_only:
+        users = users.filter(deleted_datetime__isnull=True)
     for user in users[:5]:  # confirm in Python: icontains on JSON text is a substring test
         if lower in own_addresses(user):
             return user

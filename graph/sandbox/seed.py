@@ -323,6 +323,7 @@ def seed_activity(ctx: TenantSeed) -> None:
 
 
 from .seed_compromise import seed_compromise  # noqa: E402  (a compromised user and research sources)
+from .seed_deleted import seed_deleted_users  # noqa: E402  (users in deleted items, one UPN clash)
 from .seed_mail import seed_mail_rules  # noqa: E402  (inbox rules, distribution-list member)
 from .seed_provisioning import seed_provisioning  # noqa: E402  (hybrid users, synced group, managers)
 from .seed_roles import seed_privileged_roles  # noqa: E402  (Domain Name Administrator, a role-assignable group)
@@ -343,6 +344,7 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     seed_provisioning,
     seed_compromise,
     seed_privileged_roles,
+    seed_deleted_users,
     finish_tenant,
 ]
 

@@ -227,9 +227,11 @@ def test_delete_is_soft_and_hides_user(graph, tenant):
     assert user.deleted_datetime is not None
     assert graph.get(f"users/{user.id}").status_code == 404
     assert graph.get("users").json()["value"] == []
-    # the UPN stays reserved while the user sits in deleted items
+    # Entra frees the UPN of a user in deleted items: a new user may take it, and restoring the deleted one
+    # then fails with the UPN conflict (tests/sandbox/test_deleted_items.py)
     body = _new_user(userPrincipalName=user.properties["userPrincipalName"])
-    assert graph("POST", "users", body).status_code == 400
+    assert graph("POST", "users", body).status_code == 201
+    assert graph("POST", f"directory/deletedItems/{user.id}/restore", {}).status_code == 400
 
 
 def test_other_tenants_users_are_invisible(graph, client):

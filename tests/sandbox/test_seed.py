@@ -216,7 +216,8 @@ def test_list_prints_summary_json_and_changes_nothing(world):
     assert set(rows[0]) == {"tenant_id", "display_name", "default_domain", "user_count", "is_partner"}
     northwind = next(r for r in rows if r["display_name"] == "Northwind Traders")
     assert northwind["default_domain"] == "northwindtraders.com"
-    assert northwind["user_count"] == SandboxUser.objects.filter(tenant_id=northwind["tenant_id"]).count()
+    live = SandboxUser.objects.filter(tenant_id=northwind["tenant_id"], deleted_datetime__isnull=True)
+    assert northwind["user_count"] == live.count()  # users in deleted items are not counted
 
 
 def test_scale_path_via_command_and_reset():

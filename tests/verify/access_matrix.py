@@ -167,6 +167,11 @@ URL_RULES: dict[str, Rule | str] = {
     "users:bulk-add": Rule(EDIT, "query"),
     "users:bulk-add-button": Rule(EDIT, "query", refused=NOTHING, as_unknown=True),
     "users:bulk-add-template": Rule(SIGNED_IN),  # the empty template: column names only
+    # Deleted users: anyone who sees users may list them; restoring is an Editor's change, deleting for
+    # good an Admin's (the posted tenant, like every selected row's, must be in scope).
+    "users:deleted": Rule(VIEW, "query"),
+    "users:deleted-restore": Rule(EDIT, "query", "P"),
+    "users:deleted-purge": Rule("users.actions.admin", "query", "P"),
     "users:bulk-add-upload": Rule(EDIT, "query", "P"),
     "users:bulk-add-preview": Rule(EDIT, "object", obj="draft"),
     "users:bulk-add-row": Rule(EDIT, "object", "GP", obj="draft"),

@@ -178,7 +178,9 @@ def assignment_json(template_id, principal_id) -> dict:
 
 
 def _assignments(tenant) -> list[dict]:
-    users = SandboxRoleMember.objects.filter(role__tenant=tenant, user__deleted_datetime__isnull=True)
+    # A user in deleted items keeps its role assignments (a restore brings them back, and Microsoft asks a
+    # higher-privileged caller to restore such a user), so they stay listed until the user is purged.
+    users = SandboxRoleMember.objects.filter(role__tenant=tenant)
     groups = SandboxGroupRoleMember.objects.filter(role__tenant=tenant)
     items = [assignment_json(m.role.role_template_id, m.user_id) for m in users.select_related("role")]
     items += [assignment_json(m.role.role_template_id, m.group_id) for m in groups.select_related("role")]
