@@ -342,6 +342,7 @@ GROUP_SPEC = EntitySpec(
         "securityEnabled": ScalarField("securityEnabled", "bool", "security_enabled"),
         "createdDateTime": ScalarField("createdDateTime", "datetime", "created_datetime"),
         "onPremisesSyncEnabled": ScalarField("onPremisesSyncEnabled", "bool", "on_premises_sync_enabled"),
+        "isAssignableToRole": ScalarField("isAssignableToRole", "bool", "is_assignable_to_role"),
         "mailNickname": ScalarField("mailNickname", "str", "properties__mailNickname", is_json=True),
         "description": ScalarField("description", "str", "properties__description", is_json=True),
     },

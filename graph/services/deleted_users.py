@@ -67,3 +67,21 @@ def role_assignments_of(client: GraphClient, user_id: str) -> list[dict]:
     for page in client.iter_pages("/roleManagement/directory/roleAssignments", params=params):
         found.extend(page)
     return found
+
+
+def group_held_roles(client: GraphClient) -> list[tuple[str, str]]:
+    """(group name, role template id) for every directory role held by a role-assignable group of the
+    tenant. A deleted user's group memberships cannot be read, so these are the roles it may have held
+    through a group (and gets back with its memberships when restored)."""
+    params = {"$filter": "isAssignableToRole eq true", "$select": "id,displayName", "$top": 999}
+    held: list[tuple[str, str]] = []
+    for page in client.iter_pages("/groups", params=params):
+        for group in page:
+            for assignment in role_assignments_of(client, str(group.get("id"))):
+                held.append(
+                    (
+                        str(group.get("displayName") or group.get("id")),
+                        str(assignment.get("roleDefinitionId")),
+                    )
+                )
+    return held

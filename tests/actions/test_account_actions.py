@@ -136,6 +136,7 @@ def test_delete_removes_from_cache_and_is_restorable(action_world, role_client):
     page = role_client("editor").get(reverse("users:action", args=["delete-user"]),
                                      {"user": action_world.value(row)}).content.decode()  # fmt: skip
     assert row.user_principal_name in page and "30 days" in page
+    assert f'href="/users/deleted/?tenant={row.tenant.tenant_id}">Deleted users</a>' in page
     response = _post(role_client("editor"), action_world, "delete-user", [row])
     assert 'data-result="success"' in response.content.decode()
     user.refresh_from_db()

@@ -90,3 +90,18 @@ def test_all_tenants_read_in_parallel_and_a_failing_tenant_is_named(monkeypatch,
     assert [r.upn for r in listing.rows] == ["a@good.com"]
     assert listing.rows[0].deleted_at is not None and listing.rows[0].days_left <= 30
     assert [(f.tenant.pk, f.reason) for f in listing.failures] == [(bad.pk, "Insufficient privileges.")]
+
+
+@responses.activate
+def test_group_held_roles_reads_role_assignable_groups_and_their_assignments():
+    tenant = make_tenant()
+    gid = "0b7c6d5e-4f3a-4b2c-9d1e-8f7a6b5c4d3e"
+    responses.get(f"{ROOT}/groups", json={"value": [{"id": gid, "displayName": "Tier 1 admins"}]})
+    responses.get(
+        f"{ROOT}/roleManagement/directory/roleAssignments", json={"value": [{"roleDefinitionId": "t1"}]}
+    )
+    assert service.group_held_roles(_client(tenant)) == [("Tier 1 admins", "t1")]
+    groups = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert groups["$filter"] == ["isAssignableToRole eq true"] and groups["$select"] == ["id,displayName"]
+    assignments = parse_qs(urlsplit(responses.calls[1].request.url).query)
+    assert assignments["$filter"] == [f"principalId eq '{gid}'"]

@@ -70,7 +70,27 @@ def test_all_tenants_lists_every_tenant_and_names_one_that_cannot_be_read(
     assert "Gone Customer</strong>: the deleted users could not be read" in response.content.decode()
 
 
+def _drop_group_roles(world, name=NORTHWIND):  # noqa: F811
+    """The demo tenants' role-assignable group holds Password Administrator; without it an Editor may restore."""
+    from graph.sandbox.models import SandboxGroupRoleMember
+
+    SandboxGroupRoleMember.objects.filter(role__tenant=world.sandbox[name]).delete()
+
+
+def test_editor_is_refused_while_a_role_assignable_group_holds_a_privileged_role(world, django_user_model):  # noqa: F811
+    editor = technician(django_user_model, Role.EDITOR)
+    quinn = _deleted(world).get(upn_lower__startswith="quinn.leftover@")
+    done = editor.post("/users/deleted/restore/", {"selected": [_value(world, quinn)], "go": "1"})
+    [(_, result)] = done.context["results"]
+    assert result.status == "refused"
+    assert "(Password Administrator) holds an administrator role" in result.message
+    assert "does not show which groups a deleted user belonged to" in result.message
+    quinn.refresh_from_db()
+    assert quinn.deleted_datetime is not None
+
+
 def test_editor_restores_user_back_in_table_with_group_and_audit(world, django_user_model):  # noqa: F811
+    _drop_group_roles(world)
     editor = technician(django_user_model, Role.EDITOR)
     quinn = _deleted(world).get(upn_lower__startswith="quinn.leftover@")
     group = SandboxGroupMember.objects.get(user=quinn).group
@@ -96,7 +116,7 @@ def test_editor_restores_user_back_in_table_with_group_and_audit(world, django_u
 
 
 def test_restore_clash_reports_graphs_message(world, django_user_model):  # noqa: F811
-    editor = technician(django_user_model, Role.EDITOR)
+    editor = technician(django_user_model, Role.ADMIN)
     clash = _clash(world)
     done = editor.post("/users/deleted/restore/", {"selected": [_value(world, clash)], "go": "1"})
     [(_, result)] = done.context["results"]
@@ -114,6 +134,7 @@ def test_privileged_deleted_user_needs_an_admin(world, django_user_model):  # no
         role__tenant=world.sandbox[NORTHWIND], role__role_template_id=DOMAIN_NAME_ADMINISTRATOR
     ).user
     directory.soft_delete_user(holder)
+    _drop_group_roles(world)  # the refusal must come from the user's own role assignment
     editor = technician(django_user_model, Role.EDITOR)
     done = editor.post("/users/deleted/restore/", {"selected": [_value(world, holder)], "go": "1"})
     [(_, result)] = done.context["results"]

@@ -19,7 +19,7 @@ def deleted_world(transactional_db, sandbox_connection, django_user_model):
 
     tech = django_user_model.objects.create_user(username="tech", password=PASSWORD)
     TechnicianProfile.objects.create(
-        user=tech, role=TechnicianProfile.Role.EDITOR, scope=TechnicianProfile.Scope.ALL
+        user=tech, role=TechnicianProfile.Role.ADMIN, scope=TechnicianProfile.Scope.ALL
     )
     sandbox = SandboxTenant.objects.get(display_name="Northwind Traders")
     domain = sandbox.domains.get(is_default=True).name

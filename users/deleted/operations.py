@@ -46,24 +46,48 @@ def _audit_result(status: str) -> str:
     return {"success": "success", "failed": "failed", "refused": "skipped"}[status]
 
 
-def _guard(ctx, user_id: str, upn: str) -> str | None:
+def _unknown(reason: str) -> str:
+    return (
+        f"Refused: could not check whether this user held an administrator role ({reason}); only a "
+        "technician with the Admin role may go ahead."
+    )
+
+
+def _group_refusal(ctx, cache: dict) -> str | None:
+    """Once per tenant and run: a privileged role held by a role-assignable group refuses every deleted
+    user for a non-Admin, since Graph does not show a deleted user's memberships (fail closed)."""
+    if "group" not in cache:
+        try:
+            held = service.group_held_roles(ctx.graph)
+        except GraphError as error:
+            cache["group"] = _unknown(f"role-assignable groups unreadable: {error.message}")
+            return cache["group"]
+        templates = privileged_templates(ctx) if held else {}
+        found = sorted({f"{name} ({templates[t.lower()]})" for name, t in held if t.lower() in templates})
+        cache["group"] = (
+            f"Needs the Admin role: {', '.join(found)} hold{'s' if len(found) == 1 else ''} an administrator "
+            "role, and Microsoft does not show which groups a deleted user belonged to (a restore brings its "
+            "memberships back)."
+            if found
+            else None
+        )
+    return cache["group"]
+
+
+def _guard(ctx, user_id: str, upn: str, cache: dict) -> str | None:
     """Why the acting technician may not touch this deleted user, or None."""
     if not needs_check(ctx.technician, ctx.tenant):
         return None
     try:
         assignments = service.role_assignments_of(ctx.graph, user_id)
     except GraphError as error:
-        return (
-            "Refused: could not check whether this user held an administrator role "
-            f"({error.message}); only a technician with the Admin role may go ahead."
-        )
-    if not assignments:
-        return None
-    held = [{"roleTemplateId": a.get("roleDefinitionId"), "displayName": None} for a in assignments]
-    roles = privileged_role_names(held, privileged_templates(ctx))
-    if roles:
-        return f"Needs the Admin role because {upn or user_id} held {', '.join(roles)} before it was deleted."
-    return None
+        return _unknown(error.message)
+    if assignments:
+        held = [{"roleTemplateId": a.get("roleDefinitionId"), "displayName": None} for a in assignments]
+        roles = privileged_role_names(held, privileged_templates(ctx))
+        if roles:
+            return f"Needs the Admin role because {upn or user_id} held {', '.join(roles)} before it was deleted."
+    return _group_refusal(ctx, cache)
 
 
 def _read(ctx, user_id: str) -> tuple[dict | None, ItemResult | None]:
@@ -94,12 +118,13 @@ def _ids(error: GraphError) -> list[str]:
 def _run(request, tenant, user_ids: list[str], *, perm: str, action: str, work) -> list[ItemResult]:
     require(request.user, perm, tenant)
     ctx = build_context(tenant, request.user)
+    cache: dict = {}  # what the guard read once for this tenant
     results = []
     for user_id in list(dict.fromkeys(user_ids))[:MAX_SELECTION]:
         found, failed = _read(ctx, user_id)
         if failed is None:
             upn = str(found.get("userPrincipalName") or "")
-            refusal = _guard(ctx, user_id, upn)
+            refusal = _guard(ctx, user_id, upn, cache)
             if refusal:
                 result = ItemResult(user_id, upn, "refused", refusal)
             else:
