@@ -338,3 +338,52 @@ def fingerprint() -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return tuple(cursor.fetchone())
+
+
+# --- objects above tenants, tried by Admins of every kind of scope (issue 13) ------------------------------
+
+# Admins whose scope is not "all tenants": only their tenants, all but one tenant, the tenants of a group.
+# Each holds Northwind and Fabrikam and never Tailspin (the out-of-scope tenant of every case below).
+SCOPED_ADMIN_SCOPES = ("only", "except", "groups")
+
+# How a scoped Admin is refused, per object (restated from the issue, not read from access_global):
+KIND_403 = "403"  # pages whose whole kind is out of reach: answered before any object is looked up
+UNKNOWN_404 = "404"  # an object out of reach answers exactly as an unknown one
+FORM_422 = "422"  # a form that would widen someone's reach: refused next to the field, nothing saved
+NO_LEAK = "200-no-leak"  # a read page the scoped Admin may open, naming nothing outside its scope
+
+ABOVE_TENANTS: dict[str, str] = {
+    "connection-list": KIND_403, "connection-create": KIND_403, "connection-edit": KIND_403,
+    "consent-start": KIND_403, "consent-callback": KIND_403, "discover": KIND_403, "add-tenant": KIND_403,
+    "toggle-own-tenant": KIND_403, "toggle-other-tenant": UNKNOWN_404,
+    # technicians: out of reach when the role or scope is wider than the Admin's own
+    "technician-out-of-reach": UNKNOWN_404, "technician-create-wider": FORM_422,
+    "technician-widen-inside": FORM_422, "technician-widen-self": FORM_422,
+    # tenant groups naming a tenant outside the scope (and users?tenant=group:<id> of such a group)
+    "group-out-of-reach": UNKNOWN_404, "group-create-wider": FORM_422, "group-widen-inside": FORM_422,
+    "group-by-id": UNKNOWN_404,
+    # what the Admin may read: its technician and group lists, the audit log, its export and filters
+    "technician-list": NO_LEAK, "group-list": NO_LEAK, "audit-list": NO_LEAK, "audit-export": NO_LEAK,
+}  # fmt: skip
+
+# Every field of a partner connection form a scoped Admin tries to change, one at a time.
+CONNECTION_CHANGES: dict[str, str] = {
+    "name": "Taken over", "partner_tenant_id": "11111111-2222-3333-4444-555555555555",
+    "client_id": "66666666-7777-8888-9999-000000000000", "certificate_thumbprint": "AB" * 20,
+    "default_auth_mode": "app_only", "login_url": "https://login.attacker.example",
+    "graph_url": "https://graph.attacker.example", "exchange_url": "https://outlook.attacker.example",
+    "sharepoint_url_template": "https://{name}-admin.attacker.example",
+    "client_secret": "stolen-secret", "certificate_pem": "-----BEGIN PRIVATE KEY-----",
+}  # fmt: skip
+
+# Technicians a scoped Admin must not reach (its scope: Northwind + Fabrikam, never Tailspin): one of each
+# way to be wider. (role, scope, tenant names of "only"/"except"); "superuser" has no profile.
+OUT_OF_REACH_TECHNICIANS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "wider-scope": ("reader", "only", ("Northwind Traders", "Tailspin Toys")),
+    "other-scope": ("helpdesk", "only", ("Tailspin Toys",)),
+    "all-tenants-reader": ("reader", "all", ()),
+    "all-but-reader": ("reader", "except", ("Northwind Traders",)),  # reaches Tailspin, and every new tenant
+    "all-tenants-admin": ("admin", "all", ()),
+    "superuser": ("superuser", "all", ()),
+}
+PRIVILEGED_ROLE_CHECKERS = ("helpdesk", "editor")  # refused on privileged targets, with the role named

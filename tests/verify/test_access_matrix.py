@@ -28,6 +28,7 @@ from django.utils import timezone
 from tests.access.url_walker import all_routes, build_url
 from tests.conftest import portal_tenants
 
+from .access_above import walk_above_tenants
 from .access_matrix import (
     ACTION_NEEDS,
     ACTIONS,
@@ -38,6 +39,7 @@ from .access_matrix import (
     fingerprint,
     verdict,
 )
+from .access_privileged import walk_privileged
 
 OWN, OTHER = "Northwind Traders", "Tailspin Toys"  # principals are scoped to Northwind + Fabrikam
 ALSO_OWN = "Fabrikam Inc"
@@ -411,10 +413,17 @@ def test_access_matrix(sandbox_world, sandbox_connection, django_user_model, que
 
     m = Matrix(sandbox_world, sandbox_connection, django_user_model)
     tally = Tally()
+    # Privileged targets first, on the sandbox as seeded (each group runs in a savepoint rolled back).
+    privileged_started = time.monotonic()
+    privileged, holdings = walk_privileged(m, sandbox_world)
+    privileged_seconds = time.monotonic() - privileged_started
     _url_matrix(m, tally, routes)
-    url_seconds = time.monotonic() - started
+    url_seconds = time.monotonic() - started - privileged_seconds
     guard_cells, not_applicable = _action_matrix(m, tally)
     checks = _csrf_and_methods(m, routes)
+    above_started = time.monotonic()
+    above = walk_above_tenants(m, django_user_model)
+    above_seconds = time.monotonic() - above_started
     elapsed = time.monotonic() - started
     print(f"access matrix: {tally.cells} cells ({url_seconds:.0f}s URLs, {elapsed:.0f}s in all), "
           f"{guard_cells} admin-target cells, {not_applicable} not applicable", file=sys.stderr)  # fmt: skip
@@ -434,13 +443,45 @@ def test_access_matrix(sandbox_world, sandbox_connection, django_user_model, que
     figure("access.method_or_get_changes", len(checks["methods"]) + len(checks["get_changes"]), must_be=0,
            detail="GET-only URLs taking POST, GETs that changed state")  # fmt: skip
 
-    figure("access.seconds", round(elapsed), "s", detail="the walk, after the world is built")
+    _above_figures(figure, above, privileged, holdings)
+    figure("access.seconds", round(elapsed), "s", detail=f"the walk, after the world is built "
+           f"({privileged_seconds:.0f}s privileged targets, {above_seconds:.0f}s objects above tenants)")  # fmt: skip
     assert tally.cells and tally.allowed and checks["checked"], "the matrix walked nothing"
 
     problems = {
+        "above tenants: answered otherwise than declared": above.wrong, "above tenants: changed": above.changed,
+        "above tenants: leaked": above.leaks, "above tenants: all-tenant Admin refused": above.control_failed,
+        "privileged targets": privileged.problems,
         "forbidden but allowed": tally.forbidden_allowed, "allowed but denied": tally.allowed_denied,
         "server errors": tally.server_errors, "out-of-scope answered 403": tally.scope_revealed,
         "CSRF not enforced": checks["missing"], "methods": checks["methods"], "GET changed state": checks["get_changes"],
     }  # fmt: skip
     report = "\n".join(f"{k} ({len(v)}):\n  " + "\n  ".join(v[:60]) for k, v in problems.items() if v)
     assert not report, report
+
+
+def _above_figures(figure, above, privileged, holdings) -> None:
+    """Figures of the scoped-Admin walk above tenants and of the privileged-target walk."""
+    figure("access.above_cells", above.cells, "cells", at_least=1,
+           detail="scoped Admins (only / all but / groups) x objects above tenants")  # fmt: skip
+    figure("access.above_refused", above.refused, "cells", at_least=1, detail="of which must be refused")
+    figure(
+        "access.above_wrong_answer", len(above.wrong), must_be=0, detail="not the declared 403/404/422/200"
+    )
+    figure("access.above_changed", len(above.changed), must_be=0,
+           detail="refused requests that changed a table, a connection or the session")  # fmt: skip
+    figure("access.leaks", len(above.leaks), must_be=0,
+           detail="answers naming another scope's tenant, technician, group or id")  # fmt: skip
+    figure("access.above_controls_failed", len(above.control_failed), must_be=0,
+           detail=f"of {above.controls} same writes by the all-tenant Admin")  # fmt: skip
+    roles = sorted({h.role + (" (via group)" if h.group else "") for h in holdings})
+    figure("access.privileged_roles", len(roles), "roles", at_least=9, detail=", ".join(roles))
+    figure("access.privileged_targets_refused", f"{privileged.refused_ok} / {privileged.refused}",
+           detail="Helpdesk/Editor on every action and Edit user: refused, role named, sandbox unchanged")  # fmt: skip
+    figure("access.privileged_refused_missed", privileged.refused - privileged.refused_ok, must_be=0,
+           detail="privileged-target cells not refused, role unnamed, or the sandbox changed")  # fmt: skip
+    figure("access.privileged_admin_allowed", f"{privileged.allowed_ok} / {privileged.allowed}",
+           detail=f"Admin ran it ({privileged.on_holder} on the seeded holder, "
+           f"{privileged.role_granted} on the example target given the seeded role)")  # fmt: skip
+    figure("access.privileged_admin_denied", privileged.allowed - privileged.allowed_ok, must_be=0,
+           detail="Admin runs on privileged targets that did not succeed")  # fmt: skip
