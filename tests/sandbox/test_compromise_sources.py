@@ -23,7 +23,7 @@ from graph.sandbox.models import (
 )
 from graph.sandbox.seed_compromise_data import audit_event, exchange_record
 
-from .factories import GraphCaller, make_sku
+from .factories import make_sku
 from .identity_factories import BASE, make_mailbox, make_tenant, make_user, sandbox_session
 from .test_exchange_invoke import _token, invoke
 
@@ -34,11 +34,6 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def tenant():
     return make_tenant("contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 @pytest.fixture

@@ -9,21 +9,11 @@ import pytest
 from graph.sandbox import directory
 from graph.sandbox.models import SandboxGroupMember, SandboxTombstone, SandboxUser
 
-from .factories import GraphCaller, add_member_row, make_group, make_tenant, make_user
+from .factories import add_member_row, make_group, make_user
 
 pytestmark = pytest.mark.django_db
 
 UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 def _error(response):

@@ -9,14 +9,9 @@ import pytest
 
 from graph.sandbox.tokens import EXCHANGE_AUDIENCE
 
-from .factories import GraphCaller, make_tenant, make_user, token_for
+from .factories import GraphCaller, make_user, token_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
 
 
 def _assert_graph_401(response, message_part: str):

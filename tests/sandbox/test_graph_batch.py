@@ -6,19 +6,9 @@ import pytest
 
 from graph.sandbox.switches import set_switches
 
-from .factories import GraphCaller, make_tenant, make_user
+from .factories import make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 def _by_id(response) -> dict:

@@ -15,16 +15,6 @@ from .factories import GraphCaller, make_tenant, make_user, token_for
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
-
-
 def _drain(graph, url):
     """Follow nextLinks to the deltaLink; return (items, deltaLink, pages)."""
     items, pages = [], 0

@@ -8,19 +8,9 @@ import pytest
 
 from graph.sandbox.models import SandboxGroupMember
 
-from .factories import GraphCaller, add_member_row, make_group, make_role, make_tenant, make_user
+from .factories import add_member_row, make_group, make_role, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 @pytest.fixture

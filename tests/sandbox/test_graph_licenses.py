@@ -8,19 +8,9 @@ import pytest
 
 from graph.sandbox.models import SandboxLicenseAssignment
 
-from .factories import E3_SKU, EXCHANGE_PLAN, P1_SKU, GraphCaller, make_sku, make_tenant, make_user
+from .factories import E3_SKU, EXCHANGE_PLAN, P1_SKU, make_sku, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 def _assign(graph, user, add=(), remove=(), path="assignLicense"):

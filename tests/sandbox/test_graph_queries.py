@@ -11,19 +11,9 @@ from hypothesis import strategies as st
 
 from graph.sandbox import directory
 
-from .factories import E3_SKU, GraphCaller, make_sku, make_tenant, make_user
+from .factories import E3_SKU, make_sku, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 @pytest.fixture

@@ -7,19 +7,9 @@ from django.contrib.auth.hashers import check_password
 
 from graph.sandbox.models import SandboxDomain, SandboxUser
 
-from .factories import PASSWORD, GraphCaller, make_sku, make_tenant, make_user
+from .factories import PASSWORD, make_sku, make_tenant, make_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 def _new_user(**overrides):

@@ -9,7 +9,7 @@ from graph.sandbox.models import SandboxDirectoryRole
 from graph.sandbox.role_catalogue import BUILT_IN
 from users.actions.privileged_roles import MICROSOFT_PRIVILEGED, SHIPPED
 
-from .factories import GraphCaller, add_member_row, make_group, make_tenant, make_user
+from .factories import GraphCaller, add_member_row, make_group, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -17,16 +17,6 @@ DOMAIN_NAME_ADMIN = "8329153b-31d0-4727-b945-745eb3bc5f31"
 PASSWORD_ADMIN = "966707d0-3269-4727-9be2-8c3a10f19b9d"
 DEFINITIONS = "roleManagement/directory/roleDefinitions"
 ASSIGNMENTS = "roleManagement/directory/roleAssignments"
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
-
-
-@pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
 
 
 @pytest.fixture

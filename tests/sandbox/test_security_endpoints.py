@@ -35,11 +35,6 @@ def tenant():
 
 
 @pytest.fixture
-def graph(client, tenant):
-    return GraphCaller(client, tenant)
-
-
-@pytest.fixture
 def beta(client, tenant):
     return GraphCaller(client, tenant, version="beta")
 

@@ -15,16 +15,11 @@ from graph.sandbox import directory
 from graph.sandbox import proxy_addresses as addresses
 from graph.sandbox.models import SandboxUser, smtp_address_key
 
-from .factories import GraphCaller, default_domain, make_tenant, make_user
+from .factories import GraphCaller, default_domain, make_user
 
 pytestmark = pytest.mark.django_db
 
 UPN_TAKEN = "Another object with the same value for property userPrincipalName already exists."
-
-
-@pytest.fixture
-def tenant():
-    return make_tenant("Contoso")
 
 
 def _stored(user: SandboxUser) -> str:
