@@ -71,8 +71,11 @@ urlpatterns = [
     path(_v("users/<str:user_key>/microsoft.graph.assignLicense"), licenses.assign_license),
     path(_v("users/<str:user_key>/memberOf"), users.user_member_of, name="graph-user-member-of"),
     path(_v("users/<str:user_key>/memberOf/<str:cast>"), users.user_member_of),
-    path(_v("directory/deletedItems/microsoft.graph.user"), deleted_items.deleted_users,
-         name="graph-deleted-users"),  # fmt: skip
+    path(
+        _v("directory/deletedItems/microsoft.graph.user"),
+        deleted_items.deleted_users,
+        name="graph-deleted-users",
+    ),
     path(_v("directory/deletedItems/<str:object_id>"), deleted_items.deleted_item, name="graph-deleted-item"),
     path(_v("directory/deletedItems/<str:object_id>/restore"), deleted_items.restore_deleted_item),
     path(_v("subscribedSkus"), licenses.subscribed_skus, name="graph-subscribed-skus"),
