@@ -149,7 +149,8 @@ class AboveWorld:
 
 
 def _judge(w, tally, where, want, response, before, *, connections=None, typed=()):
-    """One refused cell: the declared status, nothing changed, nothing out of scope named."""
+    """One cell of a scoped Admin: the declared status (a refusal, or 200 for a page it may read), nothing
+    changed, nothing out of its scope named."""
     tally.cells += 1
     status = response.status_code
     expected = {KIND_403: 403, UNKNOWN_404: 404, FORM_422: 422, NO_LEAK: 200}[want]
@@ -172,9 +173,12 @@ def _control(tally, where, ok: bool, response) -> None:
 
 
 def _connection_form(connection, **change) -> dict:
-    data = {name: getattr(connection, name) for name in CONNECTION_CHANGES if hasattr(connection, name)}
-    data = {k: ("" if v is None else str(v)) for k, v in data.items() if k not in ("client_secret",
-                                                                                   "certificate_pem")}  # fmt: skip
+    """What the connection form posts for ``connection`` as stored (secrets are never shown, so not
+    posted), with ``change`` applied."""
+    kept = [name for name in CONNECTION_CHANGES if name not in ("client_secret", "certificate_pem")]
+    data = {
+        name: "" if getattr(connection, name) is None else str(getattr(connection, name)) for name in kept
+    }
     return {**data, **change}
 
 

@@ -383,6 +383,7 @@ OUT_OF_REACH_TECHNICIANS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "other-scope": ("helpdesk", "only", ("Tailspin Toys",)),
     "all-tenants-reader": ("reader", "all", ()),
     "all-but-reader": ("reader", "except", ("Northwind Traders",)),  # reaches Tailspin, and every new tenant
+    "wider-admin": ("admin", "only", ("Northwind Traders", "Tailspin Toys")),
     "all-tenants-admin": ("admin", "all", ()),
     "superuser": ("superuser", "all", ()),
 }
