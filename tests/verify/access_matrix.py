@@ -227,6 +227,8 @@ ACTION_NEEDS: dict[str, str] = {
     "set-forwarding": EDIT, "hide-from-address-list": EDIT, "show-in-address-list": EDIT,
     "set-chosen-password": HELP, "require-password-change": HELP, "password-never-expires": EDIT,
     "password-expires": EDIT,
+    # Issue 14: removing one sign-in method is MFA help, as Re-require MFA registration (Helpdesk).
+    "remove-auth-method": HELP,
 }  # fmt: skip
 
 # A user holding a privileged role may only be touched by an Admin: every action, not only credentials, MFA

@@ -4,6 +4,7 @@ from users.research import action as research_action  # noqa: F401  (Research co
 
 from . import (
     account,  # noqa: F401
+    auth_method_remove,  # noqa: F401
     group_remove,  # noqa: F401
     groups,  # noqa: F401
     licences,  # noqa: F401

@@ -129,9 +129,11 @@ def action_modal(request, key: str):
     if not action.bulk and selection.count > 1:
         return _error(request, f"“{action.label}” works on one user at a time.", 400, action)
     if request.method != "POST" or data.get("confirmed") != "1":
-        return _respond(
-            request, "confirm", _confirm_context(request, action, selection, _form(action, selection))
-        )
+        form = _form(action, selection)
+        if form is not None and request.method == "GET":
+            # A link may pre-choose a field (View user's Remove button names the sign-in method to remove).
+            form.initial.update({name: data[name] for name in form.fields if data.get(name)})
+        return _respond(request, "confirm", _confirm_context(request, action, selection, form))
     return _run(request, action, selection, data)
 
 
