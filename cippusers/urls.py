@@ -7,6 +7,7 @@ from tenants import oidc
 from tenants.login_throttle import ThrottledLoginView
 from tenants.roles_views import technician_urlpatterns
 from users.provisioning.views_add import add_user
+from users.reference_urls import urlpatterns as reference_urlpatterns
 
 from .health import healthz, liveness
 
@@ -25,6 +26,8 @@ urlpatterns = [
     # The reference product's Add user path, so AutoTask LiveLinks work after changing only the host.
     path("identity/administration/users/add", add_user, name="identity-users-add"),
     path("identity/administration/users/add/", add_user, name="identity-users-add-slash"),
+    # Its users table, View user, bulk add and invite: redirects to ours (users/reference_urls.py).
+    *reference_urlpatterns,
     path("login/entra/", oidc.entra_login, name="oidc-login"),
     path("login/entra/callback/", oidc.entra_callback, name="oidc-callback"),
     path("technicians/", include((technician_urlpatterns, "technicians"))),
