@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from ..export import stream_csv, stream_xlsx
+from ..export_rows import export_values
 from ..filters import parse_table_query
 from ..queries import table_queryset
 from ..tables import saved_keys, visible_columns
@@ -36,8 +37,7 @@ def export_rows(request):
         return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
     query = replace(query, tenant=scope.param)
     columns = visible_columns(saved_keys(request.user), multi_tenant=scope.multi)
-    users = table_queryset(scope.target, query).iterator(chunk_size=CHUNK_SIZE)
-    rows = ([column.export(user) for column in columns] for user in users)
+    rows = export_values(table_queryset(scope.target, query), scope.tenants(), columns, chunk_size=CHUNK_SIZE)
     return scope, [c.label for c in columns], rows
 
 
