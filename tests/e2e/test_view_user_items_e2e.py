@@ -38,3 +38,31 @@ def test_remove_one_authenticator_from_view_user(browser_world, browser_page):  
     assert SandboxAuthMethod.objects.filter(user=user).count() == kept
     assert AuditEntry.objects.filter(action="remove-auth-method", result="success").count() == 1
     page.console_watch.assert_clean()
+
+
+def test_admin_removes_a_role_from_view_user(browser_world, browser_page):  # noqa: F811
+    from graph.sandbox.graph_views.role_management import assignment_id
+    from graph.sandbox.models import SandboxRoleMember
+    from graph.sandbox.seed_roles import DOMAIN_NAME_ADMINISTRATOR
+    from tests.actions.examples_roles import domain_admin
+
+    user = domain_admin(browser_world.sandbox)
+    row = browser_world.cache(user)
+    value = assignment_id(DOMAIN_NAME_ADMINISTRATOR, user.id)
+    page = browser_page
+    log_in(page)  # the browser world's technician is an Admin
+    page.goto(f"/users/{row.tenant.slug}/{row.user_id}/")
+    button = page.locator(f'#section-roles [data-remove-role="{value}"]')
+    expect(button).to_be_visible(timeout=15_000)
+    button.click()
+    modal = page.locator("#modal")
+    expect(modal.locator("[data-confirm-text]")).to_contain_text(row.tenant.display_name)
+    expect(modal.locator(f'[name="assignment"][value="{value}"]')).to_be_checked()
+    expect(modal.locator("[data-action-form]")).to_contain_text("Domain Name Administrator")
+    modal.locator("[data-confirm-button]").click()
+    result = page.locator(f'#modal [data-result][data-user-id="{row.user_id}"]')
+    expect(result).to_have_attribute("data-result", "success")
+    assert not SandboxRoleMember.objects.filter(
+        user=user, role__role_template_id=DOMAIN_NAME_ADMINISTRATOR
+    ).exists()
+    page.console_watch.assert_clean()

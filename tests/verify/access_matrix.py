@@ -229,6 +229,8 @@ ACTION_NEEDS: dict[str, str] = {
     "password-expires": EDIT,
     # Issue 14: removing one sign-in method is MFA help, as Re-require MFA registration (Helpdesk).
     "remove-auth-method": HELP,
+    # Taking a directory role away is an administrator's decision (Admin only).
+    "remove-directory-role": "users.actions.admin",
 }  # fmt: skip
 
 # A user holding a privileged role may only be touched by an Admin: every action, not only credentials, MFA

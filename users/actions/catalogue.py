@@ -13,5 +13,6 @@ from . import (
     onedrive,  # noqa: F401
     password,  # noqa: F401
     password_options,  # noqa: F401
+    role_remove,  # noqa: F401
     security,  # noqa: F401
 )

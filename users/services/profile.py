@@ -19,7 +19,7 @@ from graph.batch import BatchRequest
 from graph.client import GraphClient
 from graph.errors import GraphError
 from graph.exchange import ExchangeClient
-from graph.services import auth_methods, devices, mailbox, memberships, onedrive, signins
+from graph.services import auth_methods, devices, mailbox, memberships, onedrive, role_assignments, signins
 from graph.services import users as graph_users
 from users.models import DirectoryUser, TenantSku
 from users.skus import product_name
@@ -29,6 +29,7 @@ TITLES = {
     "profile": "Profile",
     "licences": "Licences",
     "groups": "Groups and roles",
+    "roles": "Directory roles",
     "auth-methods": "Authentication methods",
     "mfa": "Per-user MFA",
     "devices": "Devices",
@@ -280,6 +281,7 @@ def load_section(tenant, user_id: str, name: str, *, upn: str = "") -> Section:
         ),
         "devices": lambda: devices_data(devices.list_user_devices(graph_client(tenant), uid)),
         "mfa": lambda: _mfa_state(tenant, uid),
+        "roles": lambda: {"roles": role_assignments.user_roles(graph_client(tenant), uid)},
         "sign-ins": lambda: sign_ins_data(signins.list_recent_sign_ins(graph_client(tenant), uid)),
         "mailbox": lambda: _mailbox(tenant, uid, upn),
         "onedrive": lambda: _onedrive(tenant, uid),

@@ -26,7 +26,7 @@ from ..models import DirectoryUser
 from ..services import profile
 
 # Sections loaded by their own request when the page opens; the rest come with the directory batch.
-SOLO_SECTIONS = ("mfa", "sign-ins", "mailbox", "onedrive")
+SOLO_SECTIONS = ("mfa", "roles", "sign-ins", "mailbox", "onedrive")
 
 
 @dataclass
