@@ -14,6 +14,7 @@ urlpatterns = [
     path("columns/", columns.choose_columns, name="columns"),
     path("export.csv", export.export_csv, name="export-csv"),
     path("export.xlsx", export.export_xlsx, name="export-xlsx"),
+    path("export-selected.<str:fmt>", export.export_selected, name="export-selected"),
     path("<str:tenant>/<uuid:user_id>/panel/", details.user_panel, name="panel"),
     path("sync/<str:tenant>/", sync.refresh, name="sync"),
     path("sync/<str:tenant>/status/", sync.status, name="sync-status"),
