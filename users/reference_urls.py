@@ -23,11 +23,12 @@ def _tenant_value(request) -> str:
     return next((request.GET[k].strip() for k in TENANT_PARAMETERS if request.GET.get(k, "").strip()), "")
 
 
-def _checked_tenant(request, value: str):
+def _checked_tenant(request, value: str, permission: str = "users.view"):
     tenant = resolve_tenant(value)
     if tenant is None:
         raise Http404("No such tenant.")
     require(request.user, "users.view", tenant)  # out of scope: Http404, as for an unknown tenant
+    require(request.user, permission, tenant)  # the target page's own permission: refused here already
     return tenant
 
 
@@ -58,7 +59,10 @@ def users_list(request):
 @require_GET
 def view_user(request):
     """View user: ``?userId=<GUID>&tenantFilter=<domain|GUID>``."""
-    user_id = parse_guid(request.GET.get("userId", ""))
+    raw_id = request.GET.get("userId", "").strip()
+    if not raw_id:  # no user named: the tenant's users table, where the reference's link would land
+        return users_list(request)
+    user_id = parse_guid(raw_id)
     value = _tenant_value(request)
     if user_id is None or not value:
         raise Http404("No such user.")
@@ -67,20 +71,22 @@ def view_user(request):
     return _redirect(reverse("users:detail", args=[tenant.slug, user_id]), _rest(request, "userId"))
 
 
-def _with_tenant(name: str):
+def _with_tenant(name: str, permission: str):
     @require_GET
     def redirect(request):
         value = _tenant_value(request)
         params = _rest(request)
         if value:
-            params["tenant"] = _checked_tenant(request, value).slug
+            params["tenant"] = _checked_tenant(request, value, permission).slug
+        else:
+            require(request.user, permission)
         return _redirect(reverse(name), params)
 
     return redirect
 
 
-bulk_add = _with_tenant("users:bulk-add")
-invite = _with_tenant("users:invite")
+bulk_add = _with_tenant("users:bulk-add", "users.edit")
+invite = _with_tenant("users:invite", "users.edit")
 
 PREFIX = "identity/administration/users"
 urlpatterns = [

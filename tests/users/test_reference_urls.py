@@ -88,9 +88,21 @@ def test_unknown_and_out_of_scope_answer_404_alike(client, contoso, fabrikam):
     assert client.get(f"{PREFIX}/user", {"userId": user_id}).status_code == 404
     # In scope but no such user: View user's own 404 after the redirect.
     response = client.get(
-        f"{PREFIX}/user", {"userId": user_id, "tenantFilter": "contoso.example"}, follow=True
+        f"{PREFIX}/user", {"userId": str(uuid.uuid4()), "tenantFilter": "contoso.example"}, follow=True
     )
     assert response.status_code == 404
+    # No user named: the tenant's table (the reference's page without a user).
+    assert split(client.get(f"{PREFIX}/user", {"tenantFilter": "contoso.example"})) == (
+        reverse("users:list"),
+        {"tenant": [contoso.slug]},
+    )
+
+
+def test_bulk_add_and_invite_need_the_editor_role_up_front(client, contoso):
+    client.force_login(make_technician(role="reader", tenants=[contoso]))
+    assert client.get(f"{PREFIX}/invite", {"tenantFilter": "contoso.example"}).status_code == 403
+    assert client.get(f"{PREFIX}/bulk-add").status_code == 403
+    assert split(client.get(PREFIX, {"tenantFilter": "contoso.example"}))[0] == reverse("users:list")
 
 
 def test_anonymous_goes_to_login_keeping_the_query(client, contoso):
