@@ -207,6 +207,15 @@ URL_RULES: dict[str, Rule | str] = {
     "jobs:cancel": Rule(OTHERS_JOB, "object", "P", obj="job"),
     "jobs:resume": Rule(OTHERS_JOB, "object", "P", obj="job"),
     "jobs:results-csv": Rule(OTHERS_JOB, "object", obj="job"),
+    # Issue 17: the reference product's users URLs redirect to ours (?tenantFilter= or ?tenant=), refusing
+    # up front what the target page would refuse; Export selected posts the bulk bar's ticked rows.
+    **{f"identity-users{s}": Rule(VIEW, "query") for s in ("", "-slash", "-user", "-user-slash")},
+    **{
+        f"identity-users-{page}{s}": Rule(EDIT, "query")
+        for page in ("bulk-add", "invite")
+        for s in ("", "-slash")
+    },
+    "users:export-selected": Rule(EXPORT, "user", "P"),
 }
 
 
