@@ -325,6 +325,7 @@ def seed_activity(ctx: TenantSeed) -> None:
 from .seed_compromise import seed_compromise  # noqa: E402  (a compromised user and research sources)
 from .seed_deleted import seed_deleted_users  # noqa: E402  (users in deleted items, one UPN clash)
 from .seed_mail import seed_mail_rules  # noqa: E402  (inbox rules, distribution-list member)
+from .seed_mobile import seed_mobile_devices  # noqa: E402  (Exchange ActiveSync partnerships)
 from .seed_provisioning import seed_provisioning  # noqa: E402  (hybrid users, synced group, managers)
 from .seed_roles import seed_privileged_roles  # noqa: E402  (Domain Name Administrator, a role-assignable group)
 from .seed_security import seed_security  # noqa: E402  (a step module that needs the models above)
@@ -340,6 +341,7 @@ SEED_STEPS: list[Callable[[TenantSeed], None]] = [
     seed_activity,
     seed_security,
     seed_mail_rules,
+    seed_mobile_devices,
     seed_sharepoint,
     seed_provisioning,
     seed_compromise,

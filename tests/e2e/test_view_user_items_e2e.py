@@ -66,3 +66,33 @@ def test_admin_removes_a_role_from_view_user(browser_world, browser_page):  # no
         user=user, role__role_template_id=DOMAIN_NAME_ADMINISTRATOR
     ).exists()
     page.console_watch.assert_clean()
+
+
+def test_remove_one_mobile_device_from_view_user(browser_world, browser_page):  # noqa: F811
+    from graph.sandbox.exchange.mobile_devices import _guid, devices_of
+    from tests.actions.examples_mobile_devices import device_holder
+
+    user = device_holder(browser_world.sandbox)
+    row = browser_world.cache(user)
+    tenant = user.tenant
+    mine = [d for d in devices_of(tenant) if d["UserId"] == str(user.id)]
+    chosen = _guid(tenant, mine[0])
+    page = browser_page
+    log_in(page)
+    page.goto(f"/users/{row.tenant.slug}/{row.user_id}/")
+    button = page.locator(f'#section-mobile-devices [data-remove-device="{chosen}"]')
+    expect(button).to_be_visible(timeout=15_000)
+    expect(page.locator("#section-mobile-devices")).to_contain_text("does not wipe")
+    button.click()
+    modal = page.locator("#modal")
+    expect(modal.locator("[data-confirm-text]")).to_contain_text("does not wipe")
+    expect(modal.locator(f'[name="device"][value="{chosen}"]')).to_be_checked()
+    modal.locator("[data-confirm-button]").click()
+    result = page.locator(f'#modal [data-result][data-user-id="{row.user_id}"]')
+    expect(result).to_have_attribute("data-result", "success")
+    expect(result).to_contain_text("Not wiped")
+    tenant.refresh_from_db()
+    assert [d["DeviceId"] for d in devices_of(tenant) if d["UserId"] == str(user.id)] == [
+        d["DeviceId"] for d in mine[1:]
+    ]
+    page.console_watch.assert_clean()

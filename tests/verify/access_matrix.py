@@ -240,6 +240,8 @@ ACTION_NEEDS: dict[str, str] = {
     "remove-auth-method": HELP,
     # Taking a directory role away is an administrator's decision (Admin only).
     "remove-directory-role": "users.actions.admin",
+    # Removing a mailbox's mobile device partnerships is a mailbox change (Editor), as in the leaver flow.
+    "remove-mobile-devices": EDIT,
 }  # fmt: skip
 
 # A user holding a privileged role may only be touched by an Admin: every action, not only credentials, MFA

@@ -10,6 +10,7 @@ from . import (
     licences,  # noqa: F401
     mail,  # noqa: F401
     mail_forwarding,  # noqa: F401
+    mobile_devices,  # noqa: F401
     onedrive,  # noqa: F401
     password,  # noqa: F401
     password_options,  # noqa: F401

@@ -19,7 +19,16 @@ from graph.batch import BatchRequest
 from graph.client import GraphClient
 from graph.errors import GraphError
 from graph.exchange import ExchangeClient
-from graph.services import auth_methods, devices, mailbox, memberships, onedrive, role_assignments, signins
+from graph.services import (
+    auth_methods,
+    devices,
+    mailbox,
+    memberships,
+    mobile_devices,
+    onedrive,
+    role_assignments,
+    signins,
+)
 from graph.services import users as graph_users
 from users.models import DirectoryUser, TenantSku
 from users.skus import product_name
@@ -35,6 +44,7 @@ TITLES = {
     "devices": "Devices",
     "sign-ins": "Recent sign-ins",
     "mailbox": "Mailbox",
+    "mobile-devices": "Mobile devices",
     "onedrive": "OneDrive",
 }
 SECTIONS = tuple(TITLES)
@@ -284,6 +294,7 @@ def load_section(tenant, user_id: str, name: str, *, upn: str = "") -> Section:
         "roles": lambda: {"roles": role_assignments.user_roles(graph_client(tenant), uid)},
         "sign-ins": lambda: sign_ins_data(signins.list_recent_sign_ins(graph_client(tenant), uid)),
         "mailbox": lambda: _mailbox(tenant, uid, upn),
+        "mobile-devices": lambda: _mobile_devices(tenant, uid, upn),
         "onedrive": lambda: _onedrive(tenant, uid),
     }
     return _guarded(name, loaders[name])
@@ -304,6 +315,18 @@ def _mailbox(tenant, user_id: str, upn: str) -> dict:
         summary["auto_reply_start"] = _dt(summary.get("auto_reply_start"))
         summary["auto_reply_end"] = _dt(summary.get("auto_reply_end"))
     return summary
+
+
+def _mobile_devices(tenant, user_id: str, upn: str) -> dict:
+    try:
+        rows = mobile_devices.list_mobile_devices(ExchangeClient.for_tenant(tenant), upn or user_id)
+    except GraphError as error:
+        if error.status == 404:  # no mailbox: nothing can sync with it
+            return {"devices": [], "no_mailbox": True}
+        raise
+    for row in rows:
+        row["first_sync"], row["last_sync"] = _dt(row["first_sync"]), _dt(row["last_sync"])
+    return {"devices": rows, "not_a_wipe": mobile_devices.NOT_A_WIPE}
 
 
 def _onedrive(tenant, user_id: str) -> dict:

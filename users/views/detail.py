@@ -26,7 +26,7 @@ from ..models import DirectoryUser
 from ..services import profile
 
 # Sections loaded by their own request when the page opens; the rest come with the directory batch.
-SOLO_SECTIONS = ("mfa", "roles", "sign-ins", "mailbox", "onedrive")
+SOLO_SECTIONS = ("mfa", "roles", "sign-ins", "mailbox", "mobile-devices", "onedrive")
 
 
 @dataclass
@@ -123,7 +123,7 @@ def directory_sections(request, tenant, user_id):
 def user_section(request, tenant, user_id, section: str):
     target = _tenant_for(request, tenant)
     upn = ""
-    if section == "mailbox":
+    if section in ("mailbox", "mobile-devices"):
         row = _cached_user(target, user_id)
         upn = row.user_principal_name if row is not None else ""
     loaded = profile.load_section(target, user_id, section, upn=upn)

@@ -30,6 +30,7 @@ from . import (  # noqa: F401 - importing registers their cmdlets
     mailbox,
     mailbox_writes,  # noqa: F401
     message_trace,  # noqa: F401
+    mobile_devices,  # noqa: F401
     outbound_spam,  # noqa: F401
 )
 from .cmdlets import invoke, page, select_properties
