@@ -7,7 +7,8 @@ message, never a 500. Exports are stricter (``TableQuery.errors`` makes them ans
 silently exporting a different set than the one asked for would be wrong.
 
 Parameters: tenant, q, status (enabled|disabled), licence (licensed|unlicensed), sku (SKU GUID),
-source (synced|cloud), type (member|guest), domain, sort ([-]column key), page, per_page.
+source (synced|cloud), type (member|guest), domain, department, jobTitle, companyName, officeLocation,
+city, country, usageLocation (case-insensitive exact match on the cached value), sort ([-]column key), page, per_page.
 """
 
 from __future__ import annotations
@@ -34,7 +35,19 @@ LICENCE_CHOICES = (("", "Any licensing"), ("licensed", "Licensed"), ("unlicensed
 SOURCE_CHOICES = (("", "Any source"), ("synced", "AD synced"), ("cloud", "Cloud only"))
 TYPE_CHOICES = (("", "Any type"), ("member", "Members"), ("guest", "Guests"))
 
-FILTER_NAMES = ("q", "status", "licence", "sku", "source", "type", "domain")
+# Directory attributes filtered by case-insensitive exact match; the URL parameter is the Graph property
+# name, the value the cached DirectoryUser column.
+ATTRIBUTE_FILTERS = {
+    "department": ("department", "Department"),
+    "jobTitle": ("job_title", "Job title"),
+    "companyName": ("company_name", "Company"),
+    "officeLocation": ("office_location", "Office"),
+    "city": ("city", "City"),
+    "country": ("country", "Country"),
+    "usageLocation": ("usage_location", "Usage location"),
+}
+
+FILTER_NAMES = ("q", "status", "licence", "sku", "source", "type", "domain", *ATTRIBUTE_FILTERS)
 PARAM_LABELS = {
     "q": "Search",
     "status": "Status",
@@ -43,6 +56,7 @@ PARAM_LABELS = {
     "source": "Source",
     "type": "User type",
     "domain": "Domain",
+    **{param: label for param, (_, label) in ATTRIBUTE_FILTERS.items()},
     "sort": "Sort",
     "page": "Page",
     "per_page": "Rows per page",
@@ -64,6 +78,18 @@ class TableQueryForm(forms.Form):
     source = forms.ChoiceField(required=False, choices=SOURCE_CHOICES)
     type = forms.ChoiceField(required=False, choices=TYPE_CHOICES)
     domain = forms.CharField(required=False, max_length=255, strip=True)
+    department = forms.CharField(required=False, max_length=64, strip=True)
+    jobTitle = forms.CharField(required=False, max_length=128, strip=True)
+    companyName = forms.CharField(required=False, max_length=64, strip=True)
+    officeLocation = forms.CharField(required=False, max_length=128, strip=True)
+    city = forms.CharField(required=False, max_length=128, strip=True)
+    country = forms.CharField(required=False, max_length=128, strip=True)
+    usageLocation = forms.RegexField(
+        required=False,
+        regex=r"^[A-Za-z]{2}$",
+        strip=True,
+        error_messages={"invalid": "A usage location is a two-letter country code, e.g. NL."},
+    )
     sort = forms.ChoiceField(required=False, choices=_sort_choices)
     page = forms.IntegerField(required=False, min_value=1, max_value=10_000_000)
     per_page = forms.TypedChoiceField(
@@ -99,6 +125,13 @@ class TableQuery:
     source: str = ""
     type: str = ""
     domain: str = ""
+    department: str = ""
+    jobTitle: str = ""
+    companyName: str = ""
+    officeLocation: str = ""
+    city: str = ""
+    country: str = ""
+    usageLocation: str = ""
     sort: str = DEFAULT_SORT
     page: int = 1
     per_page: int = DEFAULT_PAGE_SIZE
@@ -137,6 +170,25 @@ class TableQuery:
         state = replace(self, **overrides) if overrides else self
         return urlencode(state.params())
 
+    @property
+    def chips(self) -> list[dict]:
+        """One removable chip per active filter (search excluded: it has its own box); the remove link is
+        this state without that one parameter, back on page 1."""
+        out = []
+        for name in FILTER_NAMES[1:]:
+            value = getattr(self, name)
+            if value:
+                empty = None if name == "sku" else ""
+                out.append(
+                    {
+                        "param": name,
+                        "label": PARAM_LABELS.get(name, name),
+                        "value": str(value),
+                        "remove_query": self.urlencode(**{name: empty, "page": 1}),
+                    }
+                )
+        return out
+
     def sort_url(self, key: str) -> str:
         """Clicking a header: ascending first, then toggles; always back to page 1."""
         new = f"-{key}" if self.sort == key else key
@@ -167,6 +219,7 @@ def parse_table_query(data, *, sku_ids=None) -> TableQuery:
         "source": cleaned.get("source") or "",
         "type": cleaned.get("type") or "",
         "domain": cleaned.get("domain") or "",
+        **{param: cleaned.get(param) or "" for param in ATTRIBUTE_FILTERS},
         "sort": cleaned.get("sort") or DEFAULT_SORT,
         "page": cleaned.get("page") or 1,
         "per_page": cleaned.get("per_page") or DEFAULT_PAGE_SIZE,

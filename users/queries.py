@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 
-from .filters import TableQuery
+from .filters import ATTRIBUTE_FILTERS, TableQuery
 from .models import DirectoryUser, DirectoryUserLicense
 from .query_merge import merge_supported, merge_worthwhile, merged_page_sql, merged_rows
 from .search_key import SEPARATOR, fold
@@ -65,6 +65,10 @@ def filter_users(qs: QuerySet, query: TableQuery, tenants=None) -> QuerySet:
     if query.domain:
         # upn_domain is stored lower-case by the sync; an exact match keeps the (tenant, upn_domain) index.
         qs = qs.filter(upn_domain=query.domain)
+    for param, (column, _) in ATTRIBUTE_FILTERS.items():
+        value = getattr(query, param)
+        if value:  # case-insensitive exact match, inside the tenant slice the scope already narrows to
+            qs = qs.filter(**{f"{column}__iexact": value})
     return qs
 
 

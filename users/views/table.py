@@ -19,6 +19,7 @@ from tenants.selection import show_scope
 from tenants.ui import htmx_partial
 
 from ..filters import (
+    ATTRIBUTE_FILTERS,
     LICENCE_CHOICES,
     PAGE_SIZES,
     SOURCE_CHOICES,
@@ -59,6 +60,7 @@ def table_context(request, params) -> dict:
     return {
         "scope": scope,
         "query": query,
+        "attribute_params": tuple(ATTRIBUTE_FILTERS),
         "query_string": row_query,
         "filter_query": query.urlencode(page=1),
         "page": page,
