@@ -135,9 +135,11 @@ URL_RULES: dict[str, Rule | str] = {
             "profile",
             "licences",
             "groups",
+            "roles",  # issue 14: View user's Directory roles section
             "auth-methods",
             "mfa",
             "devices",
+            "mobile-devices",  # issue 14: View user's Mobile devices section (Exchange)
             "sign-ins",
             "mailbox",
             "onedrive",

@@ -75,15 +75,17 @@ class RemoveAuthMethodForm(SecurityActionForm):
             field.help_text = "The user has no sign-in method besides the password (which cannot be removed)."
 
     def full_clean(self):
-        if self.methods is None and self.is_bound:
-            # No live list to validate against: check the reference's shape only.
+        if self.is_bound:
+            # A well-formed reference not (or no longer) in the live list is accepted: the runner checks the
+            # privileged-target guard first, and the handler re-reads the methods (a gone one is a skip).
             value = self.data.get(self.add_prefix("method"), "")
             try:
                 parse_choice(value)
             except ValueError:
                 pass
             else:
-                self.fields["method"].choices = [(value, value)]
+                if value not in dict(self.fields["method"].choices):
+                    self.fields["method"].choices = [*self.fields["method"].choices, (value, value)]
         super().full_clean()
 
     def clean_method(self) -> str:
