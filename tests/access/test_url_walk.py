@@ -56,6 +56,7 @@ def scene(world, make_tech):
         "users/bulk-add/|pk": bulk_import.pk,
         "users/bulk-add/|row_id": bulk_row.pk,
         "users/bulk-add/|fmt": "csv",
+        "users/export-selected|fmt": "csv",
         "users/actions/|key": "block-sign-in",
         "jobs/|pk": job.pk,
         "tenants/connections/|pk": world.connection.pk,

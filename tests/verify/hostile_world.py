@@ -82,6 +82,7 @@ def build_world(connection, *, research: bool = True) -> HostileWorld:
         "users/bulk-add/|pk": bulk_import.pk,
         "users/bulk-add/|row_id": row.pk,
         "users/bulk-add/|fmt": "csv",
+        "users/export-selected|fmt": "csv",
         "users/actions/|key": "block-sign-in",
         "jobs/|pk": job.pk,
         "tenants/connections/|pk": connection.pk,
