@@ -22,6 +22,7 @@ if "graph.sandbox" not in INSTALLED_APPS:  # SANDBOX_ENABLED=false in the enviro
 ACTIONS_RUN_CONCURRENCY = 1
 BULKADD_CONCURRENCY = 1
 RESEARCH_CONCURRENCY = 1
+DELETED_USERS_CONCURRENCY = 1
 SANDBOX_BASE_URL = "http://sandbox.test/sandbox"
 # Every Graph exchange in the suite is also validated against Microsoft's contract (tests/contract_transport).
 GRAPH_TRANSPORT_ADAPTERS = {

@@ -333,7 +333,9 @@ def find_user(tenant, value: str):
     from users.models import DirectoryUser
 
     text = (value or "").strip()
-    if not text:
+    # Nothing is longer than "Name <address>" with a 320-character address; longer text would also fail
+    # SQLite's LIKE (a 500).
+    if not text or len(text) > 600:
         return None
     users = DirectoryUser.objects.filter(tenant=tenant)
     guid = parse_guid(text)
