@@ -139,8 +139,8 @@ def prepare_tenants(sandbox_rows: list[dict]):
 
 
 def _candidates(tenant) -> list[str]:
-    """Users a Helpdesk technician may act on: enabled cloud-only members holding no directory role,
-    present in the directory cache, as "<tenant GUID>/<user id>"."""
+    """Users a Helpdesk technician may act on: enabled cloud-only members holding no directory role (neither
+    directly nor through a role-assignable group), present in the directory cache, as "<tenant GUID>/<user id>"."""
     from graph.sandbox.models import SandboxUser
     from users.models import DirectoryUser
 
@@ -148,6 +148,7 @@ def _candidates(tenant) -> list[str]:
         SandboxUser.objects.filter(tenant_id=tenant.tenant_id, deleted_datetime__isnull=True, account_enabled=True,
                                    user_type="Member", role_memberships__isnull=True)
         .exclude(properties__onPremisesSyncEnabled=True)
+        .exclude(group_memberships__group__role_memberships__isnull=False)
         .order_by("id").values_list("id", flat=True)[:2000]
     )  # fmt: skip
     cached = set(
