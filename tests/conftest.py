@@ -13,6 +13,9 @@ collect_ignore = [] if os.environ.get("CIPPUSERS_VERIFY") == "1" else ["verify"]
 
 SANDBOX_TEST_BASE = "http://sandbox.test/sandbox"
 
+# `exchange`: an Exchange client for `responses` tests of InvokeCommand calls (tests/exchange_kit.py).
+from tests.exchange_kit import exchange  # noqa: E402, F401
+
 
 @pytest.fixture(scope="session")
 def _demo_world_snapshot(django_db_setup, django_db_blocker):

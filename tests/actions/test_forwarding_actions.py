@@ -5,9 +5,6 @@ Exchange Online refuses dir-synced objects), and refusal by role."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
 import pytest
 import responses
 from django.urls import reverse
@@ -19,29 +16,9 @@ from graph.sandbox.models import SandboxMailbox
 from graph.services import mailbox_admin as mbx
 from tests.actions.examples import synced_member, tenant_named
 from tests.actions.examples_mail_options import cache_row, mailbox_member, recipient
+from tests.exchange_kit import EXO
+from tests.exchange_kit import sent as _sent
 from users.models import AuditEntry
-
-EXO = "https://outlook.office365.com/adminapi/beta/tid/InvokeCommand"
-
-
-class _Tokens:
-    def get_token(self, *args, **kwargs):
-        return "token"
-
-    def invalidate(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture
-def exchange(settings):
-    settings.GRAPH_DRY_RUN = False
-    connection = SimpleNamespace(exchange_url="https://outlook.office365.com")
-    return ExchangeClient(connection, "tid", token_provider=_Tokens(), sleep=lambda s: None)
-
-
-def _sent(call):
-    body = json.loads(call.request.body)["CmdletInput"]
-    return body["CmdletName"], body["Parameters"], call.request.headers["X-AnchorMailbox"]
 
 
 @responses.activate

@@ -3,7 +3,6 @@ seeded sandbox with the sandbox's mailbox state checked afterwards."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -13,35 +12,14 @@ import responses
 from graph.exchange import ExchangeClient
 from graph.sandbox.models import SandboxInboxRule, SandboxMailbox
 from graph.services import mailbox_admin as mbx
+from tests.exchange_kit import EXO
+from tests.exchange_kit import sent as _sent
 from users.actions import registry
 from users.actions.mail_forms import OutOfOfficeForm
 
 from . import examples_mail as ex
 
-EXO = "https://outlook.office365.com/adminapi/beta/tid/InvokeCommand"
-
-
 # --- exact requests ----------------------------------------------------------------------------------------
-
-
-class _Tokens:
-    def get_token(self, *args, **kwargs):
-        return "token"
-
-    def invalidate(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture
-def exchange(settings):
-    settings.GRAPH_DRY_RUN = False
-    connection = SimpleNamespace(exchange_url="https://outlook.office365.com")
-    return ExchangeClient(connection, "tid", token_provider=_Tokens(), sleep=lambda s: None)
-
-
-def _sent(call) -> tuple[str, dict, str]:
-    body = json.loads(call.request.body)["CmdletInput"]
-    return body["CmdletName"], body["Parameters"], call.request.headers["X-AnchorMailbox"]
 
 
 @responses.activate

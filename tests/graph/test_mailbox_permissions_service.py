@@ -4,37 +4,13 @@ calendar entry (UserAlreadyExistsInPermissionEntryException)."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-
 import pytest
 import responses
 
 from graph.errors import GraphError
-from graph.exchange import ExchangeClient
 from graph.services import mailbox_permissions as perms
-
-EXO = "https://outlook.office365.com/adminapi/beta/tid/InvokeCommand"
-
-
-class _Tokens:
-    def get_token(self, *args, **kwargs):
-        return "token"
-
-    def invalidate(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture
-def exchange(settings):
-    settings.GRAPH_DRY_RUN = False
-    connection = SimpleNamespace(exchange_url="https://outlook.office365.com")
-    return ExchangeClient(connection, "tid", token_provider=_Tokens(), sleep=lambda s: None)
-
-
-def _sent(call):
-    body = json.loads(call.request.body)["CmdletInput"]
-    return body["CmdletName"], body["Parameters"], call.request.headers["X-AnchorMailbox"]
+from tests.exchange_kit import EXO
+from tests.exchange_kit import sent as _sent
 
 
 @responses.activate
