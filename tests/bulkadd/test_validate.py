@@ -112,7 +112,7 @@ def test_defaults_fill_blank_cells_and_none_overrides(bulk_world, make_import):
 
 def test_licence_units_must_cover_the_whole_file(bulk_world, make_import):
     sku = bulk_world.sku("EXCHANGESTANDARD")
-    from graph.sandbox.directory import sku_consumed_units
+    from graph.sandbox.directory_licences import sku_consumed_units
 
     free = sku.prepaid_enabled - sku_consumed_units(sku)
     tag = uuid.uuid4().hex[:6]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph.sandbox import directory
+from graph.sandbox import directory, directory_licences
 
 from .factories import E3_SKU, make_sku, make_user
 
@@ -25,7 +25,7 @@ def people(tenant):
                      department="Marketing", accountEnabled=False, mail="alex.wilber@contoso.onmicrosoft.com")  # fmt: skip
     megan = make_user(tenant, "megan.bowen", "Megan Bowen", givenName="Megan", surname="Bowen",
                       department="Retail", usageLocation="US", userType="Guest")  # fmt: skip
-    directory.assign_license(adele, [{"skuId": str(E3_SKU), "disabledPlans": []}], [])
+    directory_licences.assign_license(adele, [{"skuId": str(E3_SKU), "disabledPlans": []}], [])
     directory.set_directory_managed(
         alex,
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 
-from .. import directory
+from .. import directory_licences
 from ..auth import graph_endpoint
 from ..errors import bad_request
 from ..models import SandboxSku
@@ -16,7 +16,7 @@ from .common import context_url, get_user, graph_json, read_json_body, user_json
 def assign_license(request: HttpRequest, user_key: str) -> HttpResponse:
     user = get_user(request, user_key)
     body = read_json_body(request)
-    user = directory.assign_license(user, body.get("addLicenses"), body.get("removeLicenses"))
+    user = directory_licences.assign_license(user, body.get("addLicenses"), body.get("removeLicenses"))
     return graph_json({"@odata.context": context_url(request, "users/$entity"), **user_json(user, None)})
 
 
