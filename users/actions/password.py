@@ -66,23 +66,31 @@ def _warnings(force_change: bool):
     return warnings
 
 
+def write_back(
+    ctx, user_id: str, password: str, *, accepted: str, done: str, secret: str | None = None
+) -> Outcome:
+    """A synced user's new password goes through password writeback: Graph's 202 means accepted but not yet
+    applied by on-premises AD (the operation to follow is kept), anything else done. ``secret`` is what the
+    technician is shown once (a generated password), None for one they typed themselves."""
+    result = service.reset_password_writeback(ctx.graph, user_id, password)
+    request_ids = [result.request_id] if result.request_id else []
+    if result.status == 202:
+        details = {"operation": result.operation_url} if result.operation_url else {}
+        return Outcome(Status.ACCEPTED, accepted, request_ids=request_ids, secret=secret, details=details)
+    return Outcome(Status.SUCCESS, done, request_ids=request_ids, secret=secret)
+
+
 def _run(force_change: bool):
     def run(ctx, target, data) -> Outcome:
         password = make_password(data)
         user_id = str(target.user.user_id)
         if target.user.on_premises_sync_enabled:
-            result = service.reset_password_writeback(ctx.graph, user_id, password)
-            request_ids = [result.request_id] if result.request_id else []
-            if result.status == 202:
-                return Outcome(
-                    Status.ACCEPTED,
-                    "Accepted, not yet confirmed: Entra is writing the new password back to on-premises AD. "
-                    "It works once AD has applied it (if AD's password policy refuses it, the old one stays).",
-                    request_ids=request_ids, secret=password,
-                    details={"operation": result.operation_url} if result.operation_url else {},
-                )  # fmt: skip
-            return Outcome(Status.SUCCESS, "Password reset (written back to on-premises AD).",
-                           request_ids=request_ids, secret=password)  # fmt: skip
+            return write_back(
+                ctx, user_id, password, secret=password,
+                accepted="Accepted, not yet confirmed: Entra is writing the new password back to on-premises AD. "
+                "It works once AD has applied it (if AD's password policy refuses it, the old one stays).",
+                done="Password reset (written back to on-premises AD).",
+            )  # fmt: skip
         service.reset_password_cloud(ctx.graph, user_id, password, force_change=force_change)
         message = "Password reset."
         message += " They must choose a new one at the next sign-in." if force_change else ""

@@ -21,6 +21,7 @@ from django import forms
 from graph.services import account as service
 
 from .mail_forms import ActionForm
+from .password import write_back
 from .password_rules import password_problems
 from .registry import Action, Group, Outcome, Status, register
 from .runner import result_outcome
@@ -74,18 +75,12 @@ def _chosen_run(ctx, target, data) -> Outcome:
         return Outcome(Status.FAILED, " ".join(problems))
     user_id = str(target.user.user_id)
     if target.user.on_premises_sync_enabled:
-        result = service.reset_password_writeback(ctx.graph, user_id, password)
-        request_ids = [result.request_id] if result.request_id else []
-        if result.status == 202:
-            return Outcome(
-                Status.ACCEPTED,
-                "Accepted, not yet confirmed: Entra is writing the password back to on-premises AD; it works "
-                "once AD has applied it (if AD's password policy refuses it, the old one stays).",
-                request_ids=request_ids,
-            )
-        return Outcome(
-            Status.SUCCESS, "Password set (written back to on-premises AD).", request_ids=request_ids
-        )
+        return write_back(
+            ctx, user_id, password,
+            accepted="Accepted, not yet confirmed: Entra is writing the password back to on-premises AD; it works "
+            "once AD has applied it (if AD's password policy refuses it, the old one stays).",
+            done="Password set (written back to on-premises AD).",
+        )  # fmt: skip
     must_change = bool(data.get("must_change"))
     service.reset_password_cloud(ctx.graph, user_id, password, force_change=must_change)
     message = "Password set to the one you typed."
